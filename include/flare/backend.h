@@ -1,0 +1,121 @@
+#pragma once
+/// The primitive interface every device implements (CPU now, CUDA too). Ops are written
+/// against these ~25 kernels only, so a new device implements the primitives, never the ops.
+///
+/// Conventions: pointers are device pointers of the backend's device, except arrays documented
+/// as host arrays (index lists). Kernels named *_grad or taking `accumulate` add into their
+/// output (gradients always accumulate, because one value can feed many nodes). Matrices are
+/// row-major. Nothing here knows about graphs, nodes or shapes.
+#include <cstddef>
+#include <cstdint>
+
+#include "flare/device.h"
+#include "flare/dtype.h"
+
+namespace flare {
+
+/// Element-wise functions of one argument. `alpha` parameterises Scale (alpha*x),
+/// AddScalar (x+alpha), Elu (alpha) and Pow-like ops.
+enum class Unary : uint8_t {
+  Copy, Neg, Scale, AddScalar, Tanh, Sigmoid, Relu, Elu, Softplus, Exp, Log, Sqrt, Square, Abs,
+  LogSigmoid, Count
+};
+/// Element-wise functions of two arguments.
+enum class Binary : uint8_t { Add, Sub, Mul, Div, Max, Min, Count };
+/// Reductions over the middle axis of an [outer, mid, inner] view.
+enum class Reduce : uint8_t { Sum, Max, Min, LogSumExp, Count };
+/// Distributions for `random`: Uniform in [a, b); Normal with mean a, stddev b;
+/// Bernoulli: b with probability a, else 0 (an inverted-dropout mask).
+enum class Dist : uint8_t { Uniform, Normal, Bernoulli };
+
+/// Element-wise broadcasting for binary kernels: for example i < batch and element j < n,
+/// a's element is a[i*a_bs + j*a_es] (a stride of 0 broadcasts), likewise b; y is dense.
+struct Bcast {
+  int64_t batch = 1, n = 0;
+  int64_t a_bs = 0, a_es = 1;
+  int64_t b_bs = 0, b_es = 1;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+
+  // Memory.
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* p, size_t bytes) = 0;
+  virtual void to_host(void* host_dst, const void* src, size_t bytes) = 0;
+  virtual void from_host(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual void synchronize() {}
+
+  // Element-wise.
+  virtual void fill(DType t, void* y, int64_t n, double value) = 0;
+  virtual void copy(DType t, void* y, const void* x, int64_t n) = 0;
+  /// y += alpha * x
+  virtual void axpy(DType t, void* y, const void* x, int64_t n, double alpha) = 0;
+  /// y = f(x)
+  virtual void unary(Unary f, DType t, void* y, const void* x, int64_t n, double alpha) = 0;
+  /// dx += f'(x) * dy, where f' may read x or y = f(x).
+  virtual void unary_grad(Unary f, DType t, void* dx, const void* x, const void* y, const void* dy,
+                          int64_t n, double alpha) = 0;
+  /// y = f(a, b) with broadcasting.
+  virtual void binary(Binary f, DType t, void* y, const void* a, const void* b, const Bcast& bc) = 0;
+  /// d(arg) += dy * df/d(arg), summed over broadcast positions; arg is 0 for a, 1 for b.
+  virtual void binary_grad(Binary f, int arg, DType t, void* dx, const void* a, const void* b,
+                           const void* y, const void* dy, const Bcast& bc) = 0;
+
+  // Linear algebra (row-major). C = alpha * op(A) * op(B) + beta * C.
+  virtual void gemm(DType t, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                    double alpha, const void* a, int64_t lda, const void* b, int64_t ldb,
+                    double beta, void* c, int64_t ldc) = 0;
+  /// `count` independent gemms; element strides between them (0 shares an operand).
+  virtual void gemm_batched(DType t, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                            double alpha, const void* a, int64_t lda, int64_t stride_a,
+                            const void* b, int64_t ldb, int64_t stride_b, double beta, void* c,
+                            int64_t ldc, int64_t stride_c, int64_t count) = 0;
+  /// y[c][j][i] (+)= x[c][i][j] for `count` rows x cols matrices.
+  virtual void transpose(DType t, void* y, const void* x, int64_t rows, int64_t cols,
+                         int64_t count, bool accumulate) = 0;
+
+  // Reductions over the middle axis of x viewed as [outer, mid, inner]; y is [outer, inner].
+  virtual void reduce(Reduce f, DType t, void* y, const void* x, int64_t outer, int64_t mid,
+                      int64_t inner) = 0;
+  /// dx += alpha * dy * dy/dx (Max/Min route to the first extremal position).
+  virtual void reduce_grad(Reduce f, DType t, void* dx, const void* x, const void* y,
+                           const void* dy, int64_t outer, int64_t mid, int64_t inner,
+                           double alpha) = 0;
+  /// Softmax (or log-softmax) over the middle axis, numerically stable.
+  virtual void softmax(DType t, void* y, const void* x, int64_t outer, int64_t mid, int64_t inner,
+                       bool log) = 0;
+  /// dx += softmax'(x) applied to dy, using y = softmax(x) (or log-softmax).
+  virtual void softmax_grad(DType t, void* dx, const void* y, const void* dy, int64_t outer,
+                            int64_t mid, int64_t inner, bool log) = 0;
+
+  // Data movement.
+  /// y[r*ldy + c] (+)= x[r*ldx + c] for r < rows, c < cols (concat, slice, broadcast copies).
+  virtual void copy_2d(DType t, void* y, int64_t ldy, const void* x, int64_t ldx, int64_t rows,
+                       int64_t cols, bool accumulate) = 0;
+  /// y[i, :] = table[idx[i], :], rows of `row` elements; idx is a host array of n ids.
+  virtual void gather_rows(DType t, void* y, const void* table, const int32_t* idx, int64_t n,
+                           int64_t row) = 0;
+  /// table[idx[i], :] += x[i, :]; idx is a host array, and may repeat.
+  virtual void scatter_add_rows(DType t, void* table, const void* x, const int32_t* idx,
+                                int64_t n, int64_t row) = 0;
+
+  // Random numbers: counter-based, so (seed, offset) gives the same stream on every device.
+  virtual void random(Dist d, DType t, void* y, int64_t n, double a, double b, uint64_t seed,
+                      uint64_t offset) = 0;
+
+  // Checks.
+  /// True when every value is finite (anomaly detection).
+  virtual bool all_finite(DType t, const void* x, int64_t n) = 0;
+};
+
+/// The backend of a device; throws flare::Error when that device is not available.
+Backend& backend(Device d);
+/// Registers a backend (the CUDA backend registers itself when a device is present).
+void register_backend(Device::Kind kind, Backend* (*factory)(int index));
+/// True when a device of that kind can be used (CUDA: built in and a GPU present).
+bool device_available(Device d);
+
+}  // namespace flare

@@ -1,0 +1,184 @@
+#pragma once
+/// Computation graphs and Expr handles.
+///
+/// A Graph records nodes in topological order; each node's value is computed as soon as the node
+/// is added (eager mode, as in the original flare and PyTorch), so `(x + y).value()` is there at
+/// once. backward() from a scalar accumulates gradients into every node that needs one and into
+/// the parameters the graph used. clear() drops every node but keeps the memory for the next
+/// example, so a training loop allocates nothing from the system after its first example.
+///
+///     flare::Graph g;
+///     flare::Expr x = g.input(flare::Shape{2}, {2, 3});
+///     flare::Expr y = g.input(flare::Shape{2}, {3, 4});
+///     std::cout << (x + y).value();   // tensor([5, 7], shape=[2], float32)
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "flare/backend.h"
+#include "flare/detail/arena.h"
+#include "flare/parameter.h"
+#include "flare/tensor.h"
+
+namespace flare {
+
+/// Every op, from the list in ops.def.
+enum class OpId : uint16_t {
+#define FLARE_OP(E, N) E,
+#include "flare/ops.def"
+#undef FLARE_OP
+  Count
+};
+const char* op_name(OpId op);
+constexpr int kOpCount = int(OpId::Count);
+
+/// Op attributes: small integers (dims, bounds), scalars, an index list (host memory owned by
+/// the graph), a parameter (Param, Lookup) and per-node scratch memory (a dropout mask).
+struct Attrs {
+  int64_t i[6] = {0, 0, 0, 0, 0, 0};
+  double f[2] = {0, 0};
+  const int32_t* idx = nullptr;
+  int64_t n_idx = 0;
+  Parameter* param = nullptr;
+  void* aux = nullptr;
+};
+
+/// One node: its op, arguments (indices into the graph), shape, value and gradient memory.
+struct Node {
+  OpId op = OpId::Input;
+  DType dtype = DType::f32;
+  bool needs_grad = false;
+  uint32_t arg_begin = 0, nargs = 0;
+  Shape shape;
+  void* value = nullptr;
+  void* grad = nullptr;
+  Attrs attrs;
+};
+
+class Graph;
+
+/// A cheap handle to a node of a graph (a pointer and an index); copy it freely. It stays valid
+/// until the graph is cleared or destroyed.
+class Expr {
+ public:
+  Expr() = default;
+  Expr(Graph* g, uint32_t id) : g_(g), id_(id) {}
+
+  bool valid() const { return g_ != nullptr; }
+  Graph& graph() const { return *g_; }
+  uint32_t id() const { return id_; }
+  const Node& node() const;
+  const Shape& shape() const { return node().shape; }
+  DType dtype() const { return node().dtype; }
+
+  /// The node's value (a view into the graph's memory).
+  Tensor value() const;
+  /// The gradient of the last backward() with respect to this node; throws if it has none.
+  Tensor grad() const;
+  /// The single value of a one-element node.
+  double item() const { return value().item(); }
+  std::vector<double> to_vector() const { return value().to_vector(); }
+  /// graph().backward(*this)
+  void backward() const;
+
+ private:
+  friend class Graph;
+  Graph* g_ = nullptr;
+  uint32_t id_ = 0;
+};
+
+class Graph {
+ public:
+  explicit Graph(Device device = Device::cpu());
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  Device device() const { return device_; }
+  Backend& backend() const { return *be_; }
+
+  // ---- Leaves ----
+  /// A copy of `value` as an input; with requires_grad, backward() computes its gradient.
+  Expr input(const Tensor& value, bool requires_grad = false);
+  /// An input of type float32 from values (batch outermost).
+  Expr input(const Shape& shape, const std::vector<float>& values, bool requires_grad = false);
+  Expr input(const Shape& shape, std::initializer_list<float> values, bool requires_grad = false);
+  Expr input(const Shape& shape, const std::vector<double>& values, DType t, bool requires_grad = false);
+  /// A one-element constant.
+  Expr scalar(double value, DType t = DType::f32);
+  /// A constant filled with `value`.
+  Expr constant(const Shape& shape, double value, DType t = DType::f32);
+  /// The parameter's value (no copy); backward() accumulates into its gradient when trainable.
+  Expr param(Parameter& p);
+
+  // ---- Backward ----
+  /// Backpropagates from a one-element node: gradients accumulate into every parameter used.
+  void backward(const Expr& loss);
+
+  // ---- Lifetime ----
+  /// Drops every node; keeps the memory for the next graph. Invalidates all Exprs.
+  void clear();
+  uint32_t size() const { return uint32_t(nodes_.size()); }
+  /// Device memory held by the graph's arena, and in use now (bytes).
+  size_t arena_capacity() const { return arena_.capacity(); }
+
+  // ---- Randomness ----
+  /// Seeds this graph's random stream (dropout, noise). Graphs start from flare::seed().
+  void set_seed(uint64_t seed);
+  /// Reserves n numbers of the stream and returns their first counter.
+  uint64_t take_random(uint64_t n) { uint64_t o = rng_offset_; rng_offset_ += n; return o; }
+  uint64_t seed() const { return seed_; }
+
+  // ---- Checks ----
+  /// Anomaly detection: check every value and gradient as it is computed and throw
+  /// flare::AnomalyError at the first non-finite one. Off by default.
+  void set_check_finite(bool on) { check_finite_ = on; }
+  bool check_finite() const { return check_finite_; }
+  /// Test aid: fill each new value with NaN before forward and guard the memory after it, then
+  /// throw if forward left an element unwritten or wrote past the shape its rule gave.
+  void set_debug_checks(bool on) { debug_checks_ = on; }
+
+  // ---- For op implementations ----
+  /// Adds a node: checks shapes (throwing at the caller's line), allocates, runs forward.
+  Expr add(OpId op, const Expr* args, uint32_t nargs, const Attrs& attrs = {});
+  Expr add(OpId op, std::initializer_list<Expr> args, const Attrs& attrs = {}) {
+    return add(op, args.begin(), uint32_t(args.size()), attrs);
+  }
+  Node& node(uint32_t id) { return nodes_[id]; }
+  const Node& node(uint32_t id) const { return nodes_[id]; }
+  const uint32_t* args(const Node& n) const { return arg_ids_.data() + n.arg_begin; }
+  /// Device memory valid until clear().
+  void* alloc(size_t bytes) { return arena_.alloc(bytes); }
+  /// Host memory for index lists, valid until clear().
+  int32_t* alloc_indices(size_t n) { return static_cast<int32_t*>(host_arena_.alloc(n * sizeof(int32_t))); }
+
+ private:
+  Expr add_leaf(OpId op, const Shape& s, DType t, bool needs_grad, const Attrs& a);
+  void run_forward(Node& n);
+  void run_backward(Node& n);
+  void check_node_finite(const Node& n, bool grad) const;
+  void run_forward_checked(Node& n);
+
+  Device device_;
+  Backend* be_;
+  detail::Arena arena_;
+  detail::Arena host_arena_;
+  std::vector<Node> nodes_;
+  std::vector<uint32_t> arg_ids_;
+  std::vector<Node*> scratch_args_;
+  std::vector<uint8_t> reach_;
+  uint64_t seed_;
+  uint64_t rng_offset_ = 0;
+  bool check_finite_;
+  bool debug_checks_ = false;
+};
+
+/// The seed new graphs and initialisers start from (default 42); set it for reproducible runs.
+void manual_seed(uint64_t seed);
+uint64_t seed();
+/// Anomaly detection for every graph created afterwards (PyTorch's detect_anomaly).
+void set_detect_anomaly(bool on);
+bool detect_anomaly();
+
+}  // namespace flare

@@ -1,0 +1,57 @@
+#pragma once
+// The CPU implementation of the backend primitives: BLAS for GEMM, SLEEF for vectorised
+// transcendental functions, plain loops (auto-vectorised at -O3) for the rest.
+#include "flare/backend.h"
+
+namespace flare {
+
+class CpuBackend final : public Backend {
+ public:
+  Device device() const override { return Device::cpu(); }
+
+  void* allocate(size_t bytes) override;
+  void deallocate(void* p, size_t bytes) override;
+  void to_host(void* host_dst, const void* src, size_t bytes) override;
+  void from_host(void* dst, const void* host_src, size_t bytes) override;
+
+  void fill(DType t, void* y, int64_t n, double value) override;
+  void copy(DType t, void* y, const void* x, int64_t n) override;
+  void axpy(DType t, void* y, const void* x, int64_t n, double alpha) override;
+  void unary(Unary f, DType t, void* y, const void* x, int64_t n, double alpha) override;
+  void unary_grad(Unary f, DType t, void* dx, const void* x, const void* y, const void* dy,
+                  int64_t n, double alpha) override;
+  void binary(Binary f, DType t, void* y, const void* a, const void* b, const Bcast& bc) override;
+  void binary_grad(Binary f, int arg, DType t, void* dx, const void* a, const void* b,
+                   const void* y, const void* dy, const Bcast& bc) override;
+
+  void gemm(DType t, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+            const void* a, int64_t lda, const void* b, int64_t ldb, double beta, void* c,
+            int64_t ldc) override;
+  void gemm_batched(DType t, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                    double alpha, const void* a, int64_t lda, int64_t stride_a, const void* b,
+                    int64_t ldb, int64_t stride_b, double beta, void* c, int64_t ldc,
+                    int64_t stride_c, int64_t count) override;
+  void transpose(DType t, void* y, const void* x, int64_t rows, int64_t cols, int64_t count,
+                 bool accumulate) override;
+
+  void reduce(Reduce f, DType t, void* y, const void* x, int64_t outer, int64_t mid,
+              int64_t inner) override;
+  void reduce_grad(Reduce f, DType t, void* dx, const void* x, const void* y, const void* dy,
+                   int64_t outer, int64_t mid, int64_t inner, double alpha) override;
+  void softmax(DType t, void* y, const void* x, int64_t outer, int64_t mid, int64_t inner,
+               bool log) override;
+  void softmax_grad(DType t, void* dx, const void* y, const void* dy, int64_t outer, int64_t mid,
+                    int64_t inner, bool log) override;
+
+  void copy_2d(DType t, void* y, int64_t ldy, const void* x, int64_t ldx, int64_t rows,
+               int64_t cols, bool accumulate) override;
+  void gather_rows(DType t, void* y, const void* table, const int32_t* idx, int64_t n,
+                   int64_t row) override;
+  void scatter_add_rows(DType t, void* table, const void* x, const int32_t* idx, int64_t n,
+                        int64_t row) override;
+  void random(Dist d, DType t, void* y, int64_t n, double a, double b, uint64_t seed,
+              uint64_t offset) override;
+  bool all_finite(DType t, const void* x, int64_t n) override;
+};
+
+}  // namespace flare

@@ -1,0 +1,108 @@
+// GEMM on the CPU through CBLAS. Matrix-vector and rank-1 shapes are routed to gemv and ger:
+// they dominate dynamic models (one example at a time) and BLAS's gemm path is slower there.
+#include <cblas.h>
+
+#include "backend/cpu_backend.h"
+
+namespace flare {
+namespace {
+
+CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
+
+template <typename T>
+void scale_matrix(T* c, int64_t m, int64_t n, int64_t ldc, T beta) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : c[i * ldc + j] * beta;
+}
+
+template <typename T>
+void gemv(CBLAS_TRANSPOSE t, int64_t m, int64_t n, T alpha, const T* a, int64_t lda, const T* x,
+          int64_t incx, T beta, T* y, int64_t incy) {
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemv(CblasRowMajor, t, int(m), int(n), alpha, a, int(lda), x, int(incx), beta, y, int(incy));
+  else
+    cblas_dgemv(CblasRowMajor, t, int(m), int(n), alpha, a, int(lda), x, int(incx), beta, y, int(incy));
+}
+
+template <typename T>
+void gemm_t(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+            const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    scale_matrix(c, m, n, ldc, beta);
+    return;
+  }
+  if (n == 1) {
+    // c (m x 1) = op(A) (m x k) * op(B) (k x 1)
+    int64_t incx = tb ? 1 : ldb;
+    if (!ta) gemv(CblasNoTrans, m, k, alpha, a, lda, b, incx, beta, c, ldc);
+    else gemv(CblasTrans, k, m, alpha, a, lda, b, incx, beta, c, ldc);
+    return;
+  }
+  if (m == 1) {
+    // c^T (n x 1) = op(B)^T (n x k) * op(A)^T (k x 1)
+    int64_t incx = ta ? lda : 1;
+    if (!tb) gemv(CblasTrans, k, n, alpha, b, ldb, a, incx, beta, c, 1);
+    else gemv(CblasNoTrans, n, k, alpha, b, ldb, a, incx, beta, c, 1);
+    return;
+  }
+  if (k == 1 && beta == T(1)) {
+    // Rank-1 update: c += alpha * a b^T (the weight gradient of a matrix-vector product).
+    int64_t inca = ta ? 1 : lda, incb = tb ? ldb : 1;
+    if constexpr (std::is_same_v<T, float>)
+      cblas_sger(CblasRowMajor, int(m), int(n), alpha, a, int(inca), b, int(incb), c, int(ldc));
+    else
+      cblas_dger(CblasRowMajor, int(m), int(n), alpha, a, int(inca), b, int(incb), c, int(ldc));
+    return;
+  }
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, tr(ta), tr(tb), int(m), int(n), int(k), alpha, a, int(lda), b,
+                int(ldb), beta, c, int(ldc));
+  else
+    cblas_dgemm(CblasRowMajor, tr(ta), tr(tb), int(m), int(n), int(k), alpha, a, int(lda), b,
+                int(ldb), beta, c, int(ldc));
+}
+
+}  // namespace
+
+void CpuBackend::gemm(DType t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha,
+                      const void* a, int64_t lda, const void* b, int64_t ldb, double beta, void* c,
+                      int64_t ldc) {
+  dispatch_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    gemm_t<T>(ta, tb, m, n, k, T(alpha), static_cast<const T*>(a), lda, static_cast<const T*>(b),
+              ldb, T(beta), static_cast<T*>(c), ldc);
+  });
+}
+
+void CpuBackend::gemm_batched(DType t, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                              double alpha, const void* a, int64_t lda, int64_t sa, const void* b,
+                              int64_t ldb, int64_t sb, double beta, void* c, int64_t ldc,
+                              int64_t sc, int64_t count) {
+  dispatch_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    auto* pa = static_cast<const T*>(a);
+    auto* pb = static_cast<const T*>(b);
+    auto* pc = static_cast<T*>(c);
+    for (int64_t i = 0; i < count; ++i)
+      gemm_t<T>(ta, tb, m, n, k, T(alpha), pa + i * sa, lda, pb + i * sb, ldb, T(beta), pc + i * sc, ldc);
+  });
+}
+
+void CpuBackend::transpose(DType t, void* y, const void* x, int64_t rows, int64_t cols,
+                           int64_t count, bool accumulate) {
+  dispatch_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    for (int64_t c = 0; c < count; ++c) {
+      const T* px = static_cast<const T*>(x) + c * rows * cols;
+      T* py = static_cast<T*>(y) + c * rows * cols;
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j) {
+          if (accumulate) py[j * rows + i] += px[i * cols + j];
+          else py[j * rows + i] = px[i * cols + j];
+        }
+    }
+  });
+}
+
+}  // namespace flare

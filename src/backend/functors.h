@@ -1,0 +1,101 @@
+#pragma once
+// Element-wise math, written once for every device: each function is a constexpr-dispatched
+// template usable from host code and from CUDA kernels (FLARE_HD). The CPU backend adds SLEEF
+// vector paths for the transcendental ones; the scalar forms here are the reference.
+#include <cmath>
+
+#include "flare/backend.h"
+
+#ifdef __CUDACC__
+#define FLARE_HD __host__ __device__ __forceinline__
+#else
+#define FLARE_HD inline
+#endif
+
+namespace flare::fn {
+
+template <typename T>
+FLARE_HD T sigmoid(T x) {
+  // Two branches keep exp's argument non-positive, so neither side overflows.
+  if (x >= T(0)) return T(1) / (T(1) + exp(-x));
+  T e = exp(x);
+  return e / (T(1) + e);
+}
+
+template <typename T>
+FLARE_HD T softplus(T x) {
+  // log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for large |x|.
+  return (x > T(0) ? x : T(0)) + log1p(exp(-fabs(x)));
+}
+
+/// y = f(x); alpha is the op's scalar attribute.
+template <Unary F, typename T>
+FLARE_HD T unary(T x, T alpha) {
+  if constexpr (F == Unary::Copy) return x;
+  else if constexpr (F == Unary::Neg) return -x;
+  else if constexpr (F == Unary::Scale) return alpha * x;
+  else if constexpr (F == Unary::AddScalar) return x + alpha;
+  else if constexpr (F == Unary::Tanh) return tanh(x);
+  else if constexpr (F == Unary::Sigmoid) return sigmoid(x);
+  else if constexpr (F == Unary::Relu) return x > T(0) ? x : T(0);
+  else if constexpr (F == Unary::Elu) return x > T(0) ? x : alpha * (exp(x) - T(1));
+  else if constexpr (F == Unary::Softplus) return softplus(x);
+  else if constexpr (F == Unary::Exp) return exp(x);
+  else if constexpr (F == Unary::Log) return log(x);
+  else if constexpr (F == Unary::Sqrt) return sqrt(x);
+  else if constexpr (F == Unary::Square) return x * x;
+  else if constexpr (F == Unary::Abs) return fabs(x);
+  else if constexpr (F == Unary::LogSigmoid) return -softplus(-x);
+  else return x;
+}
+
+/// dy * f'(x), given x, y = f(x) and dy.
+template <Unary F, typename T>
+FLARE_HD T unary_grad(T x, T y, T dy, T alpha) {
+  if constexpr (F == Unary::Copy) return dy;
+  else if constexpr (F == Unary::Neg) return -dy;
+  else if constexpr (F == Unary::Scale) return alpha * dy;
+  else if constexpr (F == Unary::AddScalar) return dy;
+  else if constexpr (F == Unary::Tanh) return dy * (T(1) - y * y);
+  else if constexpr (F == Unary::Sigmoid) return dy * y * (T(1) - y);
+  else if constexpr (F == Unary::Relu) return x > T(0) ? dy : T(0);
+  else if constexpr (F == Unary::Elu) return x > T(0) ? dy : dy * (y + alpha);
+  else if constexpr (F == Unary::Softplus) return dy * sigmoid(x);
+  else if constexpr (F == Unary::Exp) return dy * y;
+  else if constexpr (F == Unary::Log) return dy / x;
+  else if constexpr (F == Unary::Sqrt) return dy / (T(2) * y);
+  else if constexpr (F == Unary::Square) return dy * T(2) * x;
+  else if constexpr (F == Unary::Abs) return x > T(0) ? dy : (x < T(0) ? -dy : T(0));
+  else if constexpr (F == Unary::LogSigmoid) return dy * sigmoid(-x);
+  else return dy;
+}
+
+/// y = f(a, b).
+template <Binary F, typename T>
+FLARE_HD T binary(T a, T b) {
+  if constexpr (F == Binary::Add) return a + b;
+  else if constexpr (F == Binary::Sub) return a - b;
+  else if constexpr (F == Binary::Mul) return a * b;
+  else if constexpr (F == Binary::Div) return a / b;
+  else if constexpr (F == Binary::Max) return a >= b ? a : b;
+  else return a <= b ? a : b;
+}
+
+/// dy * df/da (Arg == 0) or dy * df/db (Arg == 1). Ties of max/min go to a.
+template <Binary F, int Arg, typename T>
+FLARE_HD T binary_grad(T a, T b, T y, T dy) {
+  if constexpr (F == Binary::Add) return dy;
+  else if constexpr (F == Binary::Sub) return Arg == 0 ? dy : -dy;
+  else if constexpr (F == Binary::Mul) return Arg == 0 ? dy * b : dy * a;
+  else if constexpr (F == Binary::Div) return Arg == 0 ? dy / b : -dy * y / b;
+  else if constexpr (F == Binary::Max) return (Arg == 0) == (a >= b) ? dy : T(0);
+  else return (Arg == 0) == (a <= b) ? dy : T(0);
+}
+
+}  // namespace flare::fn
+
+// The lists below let each backend instantiate one kernel per function with a switch.
+#define FLARE_FOR_EACH_UNARY(X)                                                                  \
+  X(Copy) X(Neg) X(Scale) X(AddScalar) X(Tanh) X(Sigmoid) X(Relu) X(Elu) X(Softplus) X(Exp)      \
+  X(Log) X(Sqrt) X(Square) X(Abs) X(LogSigmoid)
+#define FLARE_FOR_EACH_BINARY(X) X(Add) X(Sub) X(Mul) X(Div) X(Max) X(Min)

@@ -1,0 +1,58 @@
+// Which backend serves which device. The CPU backend always exists; other kinds register a
+// factory at start-up (the CUDA backend does so when it is built in).
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "backend/cpu_backend.h"
+#include "flare/error.h"
+
+namespace flare {
+namespace {
+
+struct Registry {
+  std::mutex mu;
+  Backend* (*cuda_factory)(int) = nullptr;
+  std::vector<Backend*> cuda;  // one per device index, created on first use
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+}  // namespace
+
+Backend& backend(Device d) {
+  if (d.is_cpu()) {
+    static CpuBackend cpu;
+    return cpu;
+  }
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (!r.cuda_factory)
+    throw Error("device " + d.str() + ": flare was built without CUDA (configure with -DFLARE_CUDA=ON)");
+  if (d.index < 0) throw Error("device " + d.str() + ": negative index");
+  if (size_t(d.index) >= r.cuda.size()) r.cuda.resize(size_t(d.index) + 1, nullptr);
+  if (!r.cuda[size_t(d.index)]) r.cuda[size_t(d.index)] = r.cuda_factory(d.index);
+  return *r.cuda[size_t(d.index)];
+}
+
+void register_backend(Device::Kind kind, Backend* (*factory)(int)) {
+  if (kind == Device::kCUDA) {
+    std::lock_guard<std::mutex> lock(registry().mu);
+    registry().cuda_factory = factory;
+  }
+}
+
+bool device_available(Device d) {
+  if (d.is_cpu()) return true;
+  try {
+    backend(d);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+}  // namespace flare

@@ -1,0 +1,54 @@
+#include "flare/parameter.h"
+
+#include "flare/backend.h"
+#include "flare/error.h"
+
+namespace flare {
+
+Parameter::Parameter(std::string name, Tensor value, bool trainable)
+    : name_(std::move(name)), value_(std::move(value)), trainable_(trainable) {
+  grad_ = Tensor::zeros(value_.shape(), value_.dtype(), value_.device());
+}
+
+void Parameter::set_sparse(bool s) {
+  if (s && value_.shape().nd() < 1)
+    throw Error("parameter " + name_ + ": sparse row updates need a table of rows, got shape " +
+                value_.shape().str());
+  sparse_ = s;
+  touched_.clear();
+  touched_mask_.assign(s ? size_t(value_.shape().dim(0)) : 0, 0);
+}
+
+void Parameter::mark_rows(const int32_t* ids, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    uint8_t& seen = touched_mask_[size_t(ids[i])];
+    if (!seen) {
+      seen = 1;
+      touched_.push_back(ids[i]);
+    }
+  }
+}
+
+void Parameter::zero_grad() {
+  if (!sparse_) {
+    grad_.zero();
+    return;
+  }
+  const int64_t row = value_.shape().size() / value_.shape().dim(0);
+  Backend& be = backend(grad_.device());
+  char* base = static_cast<char*>(grad_.data());
+  const size_t row_bytes = size_t(row) * dtype_size(grad_.dtype());
+  for (int32_t r : touched_) {
+    be.fill(grad_.dtype(), base + size_t(r) * row_bytes, row, 0.0);
+    touched_mask_[size_t(r)] = 0;
+  }
+  touched_.clear();
+}
+
+void Parameter::to(Device d) {
+  if (d == value_.device()) return;
+  value_ = value_.to(d);
+  grad_ = grad_.to(d);
+}
+
+}  // namespace flare

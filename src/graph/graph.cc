@@ -1,0 +1,300 @@
+#include "flare/graph.h"
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "ops/registry.h"
+
+namespace flare {
+namespace {
+std::atomic<uint64_t> g_seed{42};
+std::atomic<uint64_t> g_graph_counter{0};
+std::atomic<bool> g_detect_anomaly{false};
+}  // namespace
+
+void manual_seed(uint64_t s) {
+  g_seed = s;
+  g_graph_counter = 0;
+}
+uint64_t seed() { return g_seed; }
+void set_detect_anomaly(bool on) { g_detect_anomaly = on; }
+bool detect_anomaly() { return g_detect_anomaly; }
+
+// ---- Expr ----
+
+const Node& Expr::node() const { return g_->node(id_); }
+
+Tensor Expr::value() const {
+  const Node& n = node();
+  return Tensor::view(n.value, n.shape, n.dtype, g_->device());
+}
+
+Tensor Expr::grad() const {
+  const Node& n = node();
+  if (!n.grad)
+    throw Error(std::string("grad: node ") + std::to_string(id_) + " (" + op_name(n.op) +
+                ") has no gradient; call backward() on a loss that depends on it, and create "
+                "inputs with requires_grad to get theirs");
+  return Tensor::view(n.grad, n.shape, n.dtype, g_->device());
+}
+
+void Expr::backward() const { g_->backward(*this); }
+
+// ---- Graph ----
+
+Graph::Graph(Device device)
+    : device_(device),
+      be_(&flare::backend(device)),
+      arena_(*be_),
+      host_arena_(flare::backend(Device::cpu()), 64 << 10),
+      // Each graph gets its own stream: graphs built in the same order get the same numbers.
+      seed_(g_seed.load() + 0x9e3779b97f4a7c15ULL * (g_graph_counter++)),
+      check_finite_(g_detect_anomaly.load()) {
+  nodes_.reserve(1024);
+  arg_ids_.reserve(2048);
+}
+
+Graph::~Graph() = default;
+
+void Graph::set_seed(uint64_t s) {
+  seed_ = s;
+  rng_offset_ = 0;
+}
+
+void Graph::clear() {
+  nodes_.clear();
+  arg_ids_.clear();
+  arena_.reset();
+  host_arena_.reset();
+}
+
+Expr Graph::add_leaf(OpId op, const Shape& s, DType t, bool needs_grad, const Attrs& a) {
+  uint32_t id = uint32_t(nodes_.size());
+  nodes_.emplace_back();
+  Node& n = nodes_.back();
+  n.op = op;
+  n.dtype = t;
+  n.needs_grad = needs_grad;
+  n.shape = s;
+  n.attrs = a;
+  n.arg_begin = uint32_t(arg_ids_.size());
+  return Expr(this, id);
+}
+
+Expr Graph::input(const Tensor& value, bool requires_grad) {
+  Expr e = add_leaf(OpId::Input, value.shape(), value.dtype(), requires_grad, {});
+  Node& n = nodes_[e.id()];
+  n.value = alloc(value.bytes());
+  Tensor::view(n.value, n.shape, n.dtype, device_).copy_from(value);
+  return e;
+}
+
+Expr Graph::input(const Shape& shape, const std::vector<double>& values, DType t, bool requires_grad) {
+  if (int64_t(values.size()) != shape.total())
+    throw ShapeError("input: " + std::to_string(values.size()) + " values for shape " + shape.str() +
+                     " (needs " + std::to_string(shape.total()) + ")");
+  Expr e = add_leaf(OpId::Input, shape, t, requires_grad, {});
+  Node& n = nodes_[e.id()];
+  n.value = alloc(size_t(shape.total()) * dtype_size(t));
+  if (device_.is_cpu()) {
+    dispatch_dtype(t, [&](auto z) {
+      using T = decltype(z);
+      T* p = static_cast<T*>(n.value);
+      for (size_t i = 0; i < values.size(); ++i) p[i] = T(values[i]);
+    });
+  } else {
+    Tensor::view(n.value, shape, t, device_).copy_from(Tensor::from(shape, values, t));
+  }
+  return e;
+}
+
+Expr Graph::input(const Shape& shape, const std::vector<float>& values, bool requires_grad) {
+  if (int64_t(values.size()) != shape.total())
+    throw ShapeError("input: " + std::to_string(values.size()) + " values for shape " + shape.str() +
+                     " (needs " + std::to_string(shape.total()) + ")");
+  Expr e = add_leaf(OpId::Input, shape, DType::f32, requires_grad, {});
+  Node& n = nodes_[e.id()];
+  n.value = alloc(values.size() * sizeof(float));
+  be_->from_host(n.value, values.data(), values.size() * sizeof(float));
+  return e;
+}
+
+Expr Graph::input(const Shape& shape, std::initializer_list<float> values, bool requires_grad) {
+  return input(shape, std::vector<float>(values), requires_grad);
+}
+
+Expr Graph::scalar(double value, DType t) { return constant(Shape{}, value, t); }
+
+Expr Graph::constant(const Shape& shape, double value, DType t) {
+  Expr e = add_leaf(OpId::Input, shape, t, false, {});
+  Node& n = nodes_[e.id()];
+  n.value = alloc(size_t(shape.total()) * dtype_size(t));
+  be_->fill(t, n.value, shape.total(), value);
+  return e;
+}
+
+Expr Graph::param(Parameter& p) {
+  if (p.device() != device_)
+    throw Error("parameter " + p.name() + " is on " + p.device().str() + " but the graph is on " +
+                device_.str() + "; move the model with to(device)");
+  Attrs a;
+  a.param = &p;
+  Expr e = add_leaf(OpId::Param, p.shape(), p.dtype(), p.trainable(), a);
+  Node& n = nodes_[e.id()];
+  n.value = p.value().data();
+  // The node's gradient is the parameter's own: backward accumulates straight into it.
+  n.grad = p.trainable() ? p.grad().data() : nullptr;
+  return e;
+}
+
+Expr Graph::add(OpId op, const Expr* args, uint32_t nargs, const Attrs& attrs) {
+  const ops::OpDef& d = ops::def(op);
+  scratch_args_.clear();
+  bool needs_grad = false;
+  DType t = nargs ? nodes_[args[0].id()].dtype : DType::f32;
+  for (uint32_t i = 0; i < nargs; ++i) {
+    if (args[i].g_ != this)
+      throw Error(std::string(op_name(op)) + ": argument " + std::to_string(i) +
+                  (args[i].g_ ? " belongs to another graph" : " is an empty Expr"));
+    Node& a = nodes_[args[i].id()];
+    needs_grad |= a.needs_grad;
+    scratch_args_.push_back(&a);
+  }
+  ops::ShapeArgs sa{op, scratch_args_.data(), int(nargs), attrs, t};
+  if (int(nargs) < d.min_args || (d.max_args >= 0 && int(nargs) > d.max_args))
+    sa.fail("takes " + std::to_string(d.min_args) +
+            (d.max_args == d.min_args ? "" : d.max_args < 0 ? " or more" : " to " + std::to_string(d.max_args)) +
+            " arguments, got " + std::to_string(nargs));
+  for (uint32_t i = 1; i < nargs; ++i)
+    if (scratch_args_[i]->dtype != t)
+      sa.fail(std::string("argument types differ (") + dtype_name(t) + " vs " +
+              dtype_name(scratch_args_[i]->dtype) + ")");
+  Shape s = d.shape(sa);
+
+  uint32_t id = uint32_t(nodes_.size());
+  uint32_t begin = uint32_t(arg_ids_.size());
+  for (uint32_t i = 0; i < nargs; ++i) arg_ids_.push_back(args[i].id());
+  nodes_.emplace_back();  // may move nodes_: scratch_args_ is refreshed in run_forward
+  Node& n = nodes_.back();
+  n.op = op;
+  n.dtype = t;
+  n.needs_grad = needs_grad && d.backward != nullptr;
+  n.arg_begin = begin;
+  n.nargs = nargs;
+  n.shape = s;
+  n.attrs = attrs;
+  if (debug_checks_) {
+    run_forward_checked(n);
+  } else {
+    n.value = alloc(size_t(s.total()) * dtype_size(t));
+    run_forward(n);
+  }
+  return Expr(this, id);
+}
+
+void Graph::run_forward(Node& n) {
+  scratch_args_.clear();
+  const uint32_t* ids = args(n);
+  for (uint32_t i = 0; i < n.nargs; ++i) scratch_args_.push_back(&nodes_[ids[i]]);
+  ops::Ctx c{*be_, this, n, scratch_args_.data(), int(n.nargs)};
+  ops::def(n.op).forward(c);
+  if (check_finite_) check_node_finite(n, false);
+}
+
+void Graph::run_forward_checked(Node& n) {
+  const int64_t total = n.shape.total(), guard = 16;
+  n.value = alloc(size_t(total + guard) * dtype_size(n.dtype));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  be_->fill(n.dtype, n.value, total + guard, nan);
+  run_forward(n);
+  Tensor all = Tensor::view(n.value, Shape{total + guard}, n.dtype, device_);
+  std::vector<double> v = all.to_vector();
+  for (int64_t i = 0; i < total + guard; ++i) {
+    bool written = !std::isnan(v[size_t(i)]);
+    if (i >= total && written)
+      throw Error(std::string(op_name(n.op)) + ": forward wrote past the " + std::to_string(total) +
+                  " elements of its shape " + n.shape.str());
+    if (i < total && !written && !check_finite_)
+      throw Error(std::string(op_name(n.op)) + ": forward left element " + std::to_string(i) +
+                  " of " + n.shape.str() + " unwritten (or produced NaN)");
+  }
+}
+
+void Graph::run_backward(Node& n) {
+  scratch_args_.clear();
+  const uint32_t* ids = args(n);
+  for (uint32_t i = 0; i < n.nargs; ++i) scratch_args_.push_back(&nodes_[ids[i]]);
+  ops::Ctx c{*be_, this, n, scratch_args_.data(), int(n.nargs)};
+  ops::def(n.op).backward(c);
+  if (check_finite_)
+    for (uint32_t i = 0; i < n.nargs; ++i)
+      if (scratch_args_[i]->needs_grad) check_node_finite(*scratch_args_[i], true);
+}
+
+void Graph::check_node_finite(const Node& n, bool grad) const {
+  const void* p = grad ? n.grad : n.value;
+  if (!p || be_->all_finite(n.dtype, p, n.shape.total())) return;
+  std::string msg = std::string("anomaly: non-finite ") + (grad ? "gradient of" : "value from") +
+                    " node " + std::to_string(&n - nodes_.data()) + " (" + op_name(n.op) + ", shape " +
+                    n.shape.str() + ")";
+  if (n.nargs) {
+    msg += "; inputs:";
+    const uint32_t* ids = args(n);
+    for (uint32_t i = 0; i < n.nargs; ++i)
+      msg += " " + std::string(op_name(nodes_[ids[i]].op)) + "#" + std::to_string(ids[i]) + "=" +
+             nodes_[ids[i]].shape.str();
+  }
+  if (n.op == OpId::Param && n.attrs.param) msg += "; parameter " + n.attrs.param->name();
+  throw AnomalyError(msg);
+}
+
+void Graph::backward(const Expr& loss) {
+  if (loss.g_ != this) throw Error("backward: the loss belongs to another graph");
+  const uint32_t root = loss.id();
+  Node& ln = nodes_[root];
+  if (ln.shape.total() != 1) {
+    if (ln.shape.size() == 1)
+      throw ShapeError("backward: the loss must be a scalar, got a batch of " +
+                       std::to_string(ln.shape.batch()) + " scalars (" + ln.shape.str() +
+                       "); reduce it with sum_batch() or mean_batch() first");
+    throw ShapeError("backward: the loss must be a scalar, got shape " + ln.shape.str() +
+                     "; reduce it with sum() or mean() first");
+  }
+  if (!ln.needs_grad) return;  // nothing trainable behind the loss
+
+  // Mark the nodes the loss depends on that need a gradient; only those are visited.
+  reach_.assign(root + 1, 0);
+  reach_[root] = 1;
+  size_t grad_bytes = 0;
+  for (uint32_t i = root + 1; i-- > 0;) {
+    if (!reach_[i]) continue;
+    Node& n = nodes_[i];
+    if (n.op != OpId::Param) grad_bytes += (size_t(n.shape.total()) * dtype_size(n.dtype) + 63) & ~size_t(63);
+    const uint32_t* ids = args(n);
+    for (uint32_t k = 0; k < n.nargs; ++k)
+      if (nodes_[ids[k]].needs_grad) reach_[ids[k]] = 1;
+  }
+  // One zeroed block holds every gradient (parameters keep their own).
+  char* block = static_cast<char*>(alloc(grad_bytes));
+  be_->fill(DType::f32, block, int64_t(grad_bytes / 4), 0.0);
+  for (uint32_t i = 0; i <= root; ++i) {
+    Node& n = nodes_[i];
+    if (!reach_[i]) {
+      if (n.op != OpId::Param) n.grad = nullptr;
+      continue;
+    }
+    if (n.op == OpId::Param) continue;
+    n.grad = block;
+    block += (size_t(n.shape.total()) * dtype_size(n.dtype) + 63) & ~size_t(63);
+  }
+  be_->fill(ln.dtype, ln.grad, 1, 1.0);
+  for (uint32_t i = root + 1; i-- > 0;) {
+    Node& n = nodes_[i];
+    if (!reach_[i] || n.nargs == 0) continue;
+    run_backward(n);
+  }
+}
+
+}  // namespace flare
