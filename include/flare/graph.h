@@ -58,6 +58,18 @@ struct Node {
 
 class Graph;
 
+/// Runs the nodes a lazy graph has recorded. The auto-batcher is one; without an executor a
+/// graph is eager and computes each node as it is added.
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  /// Computes the values of nodes [begin, end), whose value pointers are null on entry.
+  virtual void forward(Graph& g, uint32_t begin, uint32_t end) = 0;
+  /// Propagates gradients from `root`. On entry every node with reach[i] set has zeroed gradient
+  /// memory (parameters: their own), the root's gradient is 1, and values are computed.
+  virtual void backward(Graph& g, uint32_t root, const std::vector<uint8_t>& reach) = 0;
+};
+
 /// A cheap handle to a node of a graph (a pointer and an index); copy it freely. It stays valid
 /// until the graph is cleared or destroyed.
 class Expr {
@@ -130,6 +142,18 @@ class Graph {
   uint64_t take_random(uint64_t n) { uint64_t o = rng_offset_; rng_offset_ += n; return o; }
   uint64_t seed() const { return seed_; }
 
+  // ---- Lazy execution ----
+  /// With an executor, nodes are recorded (shapes still checked at once) and computed on demand:
+  /// at value(), item() or backward(). nullptr returns to eager mode. The graph does not own it.
+  void set_executor(Executor* ex);
+  Executor* executor() const { return executor_; }
+  /// Computes every recorded node that has no value yet.
+  void compute();
+  /// Runs one node's forward / backward as the eager engine would (executors use these for
+  /// nodes they do not batch). forward_node allocates the value when it has none.
+  void forward_node(uint32_t id);
+  void backward_node(uint32_t id);
+
   // ---- Checks ----
   /// Anomaly detection: check every value and gradient as it is computed and throw
   /// flare::AnomalyError at the first non-finite one. Off by default.
@@ -172,6 +196,8 @@ class Graph {
   uint64_t rng_offset_ = 0;
   bool check_finite_;
   bool debug_checks_ = false;
+  Executor* executor_ = nullptr;
+  uint32_t pending_ = 0;  // first node without a value (lazy mode)
 };
 
 /// The seed new graphs and initialisers start from (default 42); set it for reproducible runs.

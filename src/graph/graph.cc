@@ -27,6 +27,7 @@ bool detect_anomaly() { return g_detect_anomaly; }
 const Node& Expr::node() const { return g_->node(id_); }
 
 Tensor Expr::value() const {
+  if (!node().value) g_->compute();
   const Node& n = node();
   return Tensor::view(n.value, n.shape, n.dtype, g_->device());
 }
@@ -64,6 +65,7 @@ void Graph::set_seed(uint64_t s) {
 }
 
 void Graph::clear() {
+  pending_ = 0;
   nodes_.clear();
   arg_ids_.clear();
   arena_.reset();
@@ -185,7 +187,9 @@ Expr Graph::add(OpId op, const Expr* args, uint32_t nargs, const Attrs& attrs) {
   n.nargs = nargs;
   n.shape = s;
   n.attrs = attrs;
-  if (debug_checks_) {
+  if (executor_) {
+    n.value = nullptr;  // computed on demand
+  } else if (debug_checks_) {
     run_forward_checked(n);
   } else {
     n.value = alloc(size_t(s.total()) * dtype_size(t));
@@ -193,6 +197,27 @@ Expr Graph::add(OpId op, const Expr* args, uint32_t nargs, const Attrs& attrs) {
   }
   return Expr(this, id);
 }
+
+void Graph::set_executor(Executor* ex) {
+  compute();  // nodes recorded so far run under the mode they were added in
+  executor_ = ex;
+  pending_ = size();
+}
+
+void Graph::compute() {
+  if (!executor_ || pending_ >= size()) return;
+  uint32_t begin = pending_;
+  pending_ = size();
+  executor_->forward(*this, begin, size());
+}
+
+void Graph::forward_node(uint32_t id) {
+  Node& n = nodes_[id];
+  if (!n.value) n.value = alloc(size_t(n.shape.total()) * dtype_size(n.dtype));
+  run_forward(n);
+}
+
+void Graph::backward_node(uint32_t id) { run_backward(nodes_[id]); }
 
 void Graph::run_forward(Node& n) {
   scratch_args_.clear();
@@ -263,6 +288,7 @@ void Graph::backward(const Expr& loss) {
                      "; reduce it with sum() or mean() first");
   }
   if (!ln.needs_grad) return;  // nothing trainable behind the loss
+  compute();
 
   // Mark the nodes the loss depends on that need a gradient; only those are visited.
   reach_.assign(root + 1, 0);
@@ -290,6 +316,10 @@ void Graph::backward(const Expr& loss) {
     block += (size_t(n.shape.total()) * dtype_size(n.dtype) + 63) & ~size_t(63);
   }
   be_->fill(ln.dtype, ln.grad, 1, 1.0);
+  if (executor_) {
+    executor_->backward(*this, root, reach_);
+    return;
+  }
   for (uint32_t i = root + 1; i-- > 0;) {
     Node& n = nodes_[i];
     if (!reach_[i] || n.nargs == 0) continue;
