@@ -150,7 +150,7 @@ TEST(SafetensorsMalformed, TruncationsAndCorruptionsNeverCrash) {
   auto try_parse = [](const std::vector<uint8_t>& bytes) {
     // A private copy of exactly the right size, so an over-read is a real out-of-bounds access.
     std::unique_ptr<uint8_t[]> buf(new uint8_t[bytes.size() + 1]);
-    std::memcpy(buf.get(), bytes.data(), bytes.size());
+    if (!bytes.empty()) std::memcpy(buf.get(), bytes.data(), bytes.size());
     try {
       parse_safetensors(buf.get(), bytes.size(), "fuzz");
     } catch (const IoError&) {
