@@ -36,8 +36,8 @@ TaggedSentence tagged_line(const std::string& line, const std::string& name, int
   TaggedSentence s;
   for (auto& tok : detail::split_ws(line)) {
     const size_t bar = tok.rfind('|');
-    const std::string where = "token " + std::to_string(s.words.size() + 1) + " " +
-                              detail::quote(tok);
+    const std::string where =
+        "token " + std::to_string(s.words.size() + 1) + " " + detail::quote(tok);
     if (bar == std::string::npos) detail::fail_at(name, n, where + " has no '|TAG'");
     if (bar == 0) detail::fail_at(name, n, where + " has an empty word");
     if (bar + 1 == tok.size()) detail::fail_at(name, n, where + " has an empty tag");
@@ -80,8 +80,7 @@ std::vector<std::vector<std::string>> parse_text(std::istream& in, const std::st
   return parse_lines<std::vector<std::string>>(
       in, name, [](const std::string& l, int64_t) { return detail::split_ws(l); });
 }
-std::vector<std::vector<std::string>> parse_text(const std::string& text,
-                                                 const std::string& name) {
+std::vector<std::vector<std::string>> parse_text(const std::string& text, const std::string& name) {
   std::istringstream in(text);
   return parse_text(in, name);
 }

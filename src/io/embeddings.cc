@@ -63,17 +63,17 @@ class Loader {
     std::string_view word;
     f.next(&word);
     if (format_ == EmbeddingFormat::word2vec && ++lines_ > expected_)
-      detail::fail_at(name_, n, "more vectors than the header's count " +
-                                    std::to_string(expected_));
+      detail::fail_at(name_, n,
+                      "more vectors than the header's count " + std::to_string(expected_));
     row_.clear();
     std::string_view v;
     while (f.next(&v)) {
       float x = 0;
       auto r = std::from_chars(v.data(), v.data() + v.size(), x);
       if (r.ec != std::errc() || r.ptr != v.data() + v.size() || !std::isfinite(x))
-        detail::fail_at(name_, n, "value " + std::to_string(row_.size() + 1) + " of " +
-                                      detail::quote(word) + " is not a finite number: " +
-                                      detail::quote(v));
+        detail::fail_at(name_, n,
+                        "value " + std::to_string(row_.size() + 1) + " of " + detail::quote(word) +
+                            " is not a finite number: " + detail::quote(v));
       row_.push_back(x);
     }
     if (dim_ == 0) {
@@ -82,8 +82,9 @@ class Loader {
       start();
     }
     if (int64_t(row_.size()) != dim_)
-      detail::fail_at(name_, n, "expected " + std::to_string(dim_) + " values after " +
-                                    detail::quote(word) + ", got " + std::to_string(row_.size()));
+      detail::fail_at(name_, n,
+                      "expected " + std::to_string(dim_) + " values after " + detail::quote(word) +
+                          ", got " + std::to_string(row_.size()));
     store(std::string(word));
   }
 
@@ -97,8 +98,9 @@ class Loader {
     if (dim < 1) detail::fail_at(name_, n, "word2vec header gives dimension 0");
     // A hostile header must not make us allocate absurd buffers before any vector is read.
     if (dim > kMaxDim)
-      detail::fail_at(name_, n, "word2vec header gives dimension " + std::to_string(dim) +
-                                    ", more than " + std::to_string(kMaxDim));
+      detail::fail_at(name_, n,
+                      "word2vec header gives dimension " + std::to_string(dim) + ", more than " +
+                          std::to_string(kMaxDim));
     format_ = EmbeddingFormat::word2vec;
     expected_ = count;
     dim_ = dim;

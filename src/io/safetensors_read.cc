@@ -2,9 +2,8 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
-#include <unordered_set>
-
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "flare/error.h"
 #include "flare/io/safetensors.h"
@@ -20,10 +19,10 @@ namespace detail {
 
 const StDType* find_st_dtype(const std::string& name) {
   static const StDType table[] = {
-      {"F32", StKind::f32, 4},    {"F64", StKind::f64, 8},   {"F16", StKind::f16, 2},
-      {"BF16", StKind::bf16, 2},  {"I8", StKind::sint, 1},   {"I16", StKind::sint, 2},
-      {"I32", StKind::sint, 4},   {"I64", StKind::sint, 8},  {"U8", StKind::uint, 1},
-      {"U16", StKind::uint, 2},   {"U32", StKind::uint, 4},  {"BOOL", StKind::boolean, 1},
+      {"F32", StKind::f32, 4},   {"F64", StKind::f64, 8},  {"F16", StKind::f16, 2},
+      {"BF16", StKind::bf16, 2}, {"I8", StKind::sint, 1},  {"I16", StKind::sint, 2},
+      {"I32", StKind::sint, 4},  {"I64", StKind::sint, 8}, {"U8", StKind::uint, 1},
+      {"U16", StKind::uint, 2},  {"U32", StKind::uint, 4}, {"BOOL", StKind::boolean, 1},
   };
   for (const auto& d : table)
     if (name == d.name) return &d;
@@ -133,8 +132,8 @@ class Parser {
     };
     // nlohmann stops at a NUL byte as if the input ended, which would hide trailing junk.
     if (const void* z = std::memchr(h, 0, len))
-      fail("header holds a NUL byte at offset " +
-           std::to_string(static_cast<const char*>(z) - h) + "; not valid JSON");
+      fail("header holds a NUL byte at offset " + std::to_string(static_cast<const char*>(z) - h) +
+           "; not valid JSON");
     json j;
     try {
       j = json::parse(h, h + len, check_dups);
@@ -215,8 +214,8 @@ class Parser {
         fail(e.name, "gap of " + std::to_string(e.begin - cursor) +
                          " bytes in the data section before this tensor");
       if (e.end > data_size_)
-        fail(e.name, "data_offsets end at " + std::to_string(e.end) +
-                         ", past the data section (" + std::to_string(data_size_) + " bytes)");
+        fail(e.name, "data_offsets end at " + std::to_string(e.end) + ", past the data section (" +
+                         std::to_string(data_size_) + " bytes)");
       cursor = e.end;
       prev = &e;
     }

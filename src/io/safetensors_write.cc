@@ -1,7 +1,6 @@
 #include <cstring>
-#include <unordered_set>
-
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "flare/error.h"
 #include "flare/io/safetensors.h"

@@ -30,8 +30,8 @@ Vocabulary Vocabulary::without_unk() {
 
 Vocabulary Vocabulary::build(const std::vector<std::vector<std::string>>& sentences,
                              int64_t min_count, bool with_unk) {
-  if (min_count < 1) throw Error("Vocabulary::build: min_count must be >= 1, got " +
-                                 std::to_string(min_count));
+  if (min_count < 1)
+    throw Error("Vocabulary::build: min_count must be >= 1, got " + std::to_string(min_count));
   if (!with_unk && min_count > 1)
     throw Error("Vocabulary::build: min_count " + std::to_string(min_count) +
                 " would drop entries but there is no unknown token to map them to");
@@ -58,8 +58,8 @@ Vocabulary Vocabulary::build(const std::vector<std::vector<std::string>>& senten
   return v;
 }
 
-Vocabulary Vocabulary::build_from_tokens(const std::vector<std::string>& tokens,
-                                         int64_t min_count, bool with_unk) {
+Vocabulary Vocabulary::build_from_tokens(const std::vector<std::string>& tokens, int64_t min_count,
+                                         bool with_unk) {
   return build(std::vector<std::vector<std::string>>{tokens}, min_count, with_unk);
 }
 

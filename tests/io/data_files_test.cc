@@ -7,10 +7,11 @@
 namespace flare::io {
 namespace {
 
-#define REQUIRE_DATA(var, rel)                                                          \
-  const auto var = find_data(rel);                                                      \
-  if (!var) GTEST_SKIP() << "data file " rel " not found under " << data_dir()          \
-                         << " (set FLARE_DATA to the data directory)"
+#define REQUIRE_DATA(var, rel)                                       \
+  const auto var = find_data(rel);                                   \
+  if (!var)                                                          \
+  GTEST_SKIP() << "data file " rel " not found under " << data_dir() \
+               << " (set FLARE_DATA to the data directory)"
 
 TEST(DataFiles, SentimentClasses) {
   REQUIRE_DATA(path, "classes/train.txt");

@@ -22,7 +22,8 @@ void expect_row(const Embeddings& e, const std::string& word, std::vector<double
   ASSERT_TRUE(e.vocab.contains(word)) << word;
   const auto got = row(e, e.vocab.id(word));
   ASSERT_EQ(got.size(), want.size());
-  for (size_t j = 0; j < want.size(); ++j) EXPECT_NEAR(got[j], want[j], 1e-6) << word << "[" << j << "]";
+  for (size_t j = 0; j < want.size(); ++j)
+    EXPECT_NEAR(got[j], want[j], 1e-6) << word << "[" << j << "]";
 }
 
 const char* kGlove = "the 1 2 3\ncat -1 0.5 4e-1\n\ndog 3 0 -1\r\n";

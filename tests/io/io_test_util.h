@@ -1,7 +1,6 @@
 #pragma once
 // Helpers shared by the io tests.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <atomic>

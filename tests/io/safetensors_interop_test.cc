@@ -25,13 +25,17 @@ TEST(SafetensorsInterop, PyTorchReadsFlareAndFlareReadsPyTorch) {
   save_safetensors(
       dir.file("flare.safetensors"),
       {{"w", Tensor::from(Shape({2, 3}), w)},
-       {"b", Tensor::from(Shape({4}), std::vector<double>{0.1, -1e-300, 1e300, 1.0 / 3.0},
-                          DType::f64)},
+       {"b",
+        Tensor::from(Shape({4}), std::vector<double>{0.1, -1e-300, 1e300, 1.0 / 3.0}, DType::f64)},
        {"batched", Tensor::from(Shape({3}, 2), std::vector<float>{0, 1, 2, 3, 4, 5})}},
-      {{"producer", "flare"}, {"note", "\xc3\xbcn\xc3\xaf" "code"}});
+      {{"producer", "flare"},
+       {"note",
+        "\xc3\xbcn\xc3\xaf"
+        "code"}});
 
   const std::string cmd = "/usr/bin/python3 " FLARE_SOURCE_DIR
-                          "/tests/io/safetensors_interop.py '" + dir.path().string() + "' 2>&1";
+                          "/tests/io/safetensors_interop.py '" +
+                          dir.path().string() + "' 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::string out;

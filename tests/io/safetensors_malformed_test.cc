@@ -56,7 +56,9 @@ TEST(SafetensorsMalformed, HeaderMustBeAJsonObject) {
 
 TEST(SafetensorsMalformed, EntryFieldErrors) {
   const auto data = zeros(8);
-  auto e = [&](const std::string& fields) { return parse(make("{\"x\": {" + fields + "}}", data)); };
+  auto e = [&](const std::string& fields) {
+    return parse(make("{\"x\": {" + fields + "}}", data));
+  };
   EXPECT_IO_ERROR(e(R"("shape": [2], "data_offsets": [0, 8])"), "m.st: tensor 'x': missing dtype");
   EXPECT_IO_ERROR(e(R"("dtype": 4, "shape": [2], "data_offsets": [0, 8])"),
                   "tensor 'x': dtype is not a string");
@@ -83,12 +85,12 @@ TEST(SafetensorsMalformed, EntryFieldErrors) {
                   "data_offsets must be two");
   EXPECT_IO_ERROR(e(R"("dtype": "F32", "shape": [2], "data_offsets": [8, 0])"),
                   "tensor 'x': data_offsets [8, 0] are out of order");
-  EXPECT_IO_ERROR(e(R"("dtype": "F32", "shape": [3], "data_offsets": [0, 8])"),
-                  "tensor 'x': data_offsets [0, 8] hold 8 bytes but dtype F32 and shape [3] need 12");
-  EXPECT_IO_ERROR(e(R"("dtype": "F64", "shape": [2], "data_offsets": [0, 8])"), "need 16");
   EXPECT_IO_ERROR(
-      e(R"("dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 8])"),
-      "tensor 'x': shape [4294967296,4294967296] is too large");
+      e(R"("dtype": "F32", "shape": [3], "data_offsets": [0, 8])"),
+      "tensor 'x': data_offsets [0, 8] hold 8 bytes but dtype F32 and shape [3] need 12");
+  EXPECT_IO_ERROR(e(R"("dtype": "F64", "shape": [2], "data_offsets": [0, 8])"), "need 16");
+  EXPECT_IO_ERROR(e(R"("dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 8])"),
+                  "tensor 'x': shape [4294967296,4294967296] is too large");
   EXPECT_IO_ERROR(e(R"("dtype": "F32", "shape": [0, 2], "data_offsets": [0, 0])"),
                   "tensor 'x': shape [0,2] has a zero-sized dimension");
   // Unknown extra fields are ignored, as in the reference implementation.
@@ -103,7 +105,8 @@ TEST(SafetensorsMalformed, LayoutErrors) {
   };
   EXPECT_NO_THROW(two("[0, 4]", "[4, 8]", 8));
   EXPECT_NO_THROW(two("[4, 8]", "[0, 4]", 8));
-  EXPECT_IO_ERROR(two("[0, 4]", "[2, 6]", 8), "m.st: tensor 'b': data_offsets overlap those of 'a'");
+  EXPECT_IO_ERROR(two("[0, 4]", "[2, 6]", 8),
+                  "m.st: tensor 'b': data_offsets overlap those of 'a'");
   EXPECT_IO_ERROR(two("[0, 4]", "[0, 4]", 8), "overlap");
   EXPECT_IO_ERROR(two("[0, 4]", "[6, 10]", 10),
                   "m.st: tensor 'b': gap of 2 bytes in the data section before this tensor");
@@ -112,7 +115,8 @@ TEST(SafetensorsMalformed, LayoutErrors) {
                   "m.st: tensor 'b': data_offsets end at 8, past the data section (6 bytes)");
   EXPECT_IO_ERROR(two("[0, 4]", "[4, 8]", 9),
                   "m.st: data section is 9 bytes but the tensors cover 8");
-  EXPECT_IO_ERROR(parse(make("{}", zeros(3))), "m.st: data section is 3 bytes but the tensors cover 0");
+  EXPECT_IO_ERROR(parse(make("{}", zeros(3))),
+                  "m.st: data section is 3 bytes but the tensors cover 0");
   EXPECT_IO_ERROR(two("[0, 18446744073709551615]", "[4, 8]", 8), "hold");
 }
 

@@ -72,7 +72,7 @@ TEST(Safetensors, RoundTripKeepsOrderValuesAndMetadata) {
 }
 
 TEST(Safetensors, BatchIsTheLeadingDimension) {
-  const Tensor batched = iota(Shape({2, 3}, 4), DType::f32);  // stored as [4,2,3]
+  const Tensor batched = iota(Shape({2, 3}, 4), DType::f32);         // stored as [4,2,3]
   const Tensor batched4 = iota(Shape({1, 2, 1, 3}, 2), DType::f32);  // stored as [2,1,2,1,3]
   const auto bytes = serialize_safetensors({{"a", batched}, {"b", batched4}});
   uint64_t n = 0;

@@ -66,9 +66,8 @@ TEST(Vocabulary, BadIdsAndWordsThrow) {
 
 TEST(Vocabulary, BuildSortsByCountAndAppliesMinCount) {
   // counts: the 3, cat 2, sat 1, on 1, mat 2, <unk> 1 (literal unknown tokens map to id 0).
-  std::vector<std::vector<std::string>> s = {{"the", "cat", "sat"},
-                                             {"on", "the", "mat", "<unk>"},
-                                             {"the", "cat", "mat"}};
+  std::vector<std::vector<std::string>> s = {
+      {"the", "cat", "sat"}, {"on", "the", "mat", "<unk>"}, {"the", "cat", "mat"}};
   Vocabulary v = Vocabulary::build(s, 2);
   EXPECT_TRUE(v.frozen());
   ASSERT_EQ(v.size(), 4);

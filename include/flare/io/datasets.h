@@ -24,7 +24,8 @@ struct LabelledSentence {
 
 /// Label: a non-negative integer before the first `|||`; words: the whitespace-separated
 /// tokens after it (at least one).
-std::vector<LabelledSentence> parse_labelled(std::istream& in, const std::string& name = "<stream>");
+std::vector<LabelledSentence> parse_labelled(std::istream& in,
+                                             const std::string& name = "<stream>");
 std::vector<LabelledSentence> parse_labelled(const std::string& text,
                                              const std::string& name = "<string>");
 std::vector<LabelledSentence> read_labelled(const std::string& path);

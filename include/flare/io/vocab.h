@@ -25,8 +25,8 @@ class Vocabulary {
   static Vocabulary build(const std::vector<std::vector<std::string>>& sentences,
                           int64_t min_count = 1, bool with_unk = true);
   /// The same from one flat token list.
-  static Vocabulary build_from_tokens(const std::vector<std::string>& tokens,
-                                      int64_t min_count = 1, bool with_unk = true);
+  static Vocabulary build_from_tokens(const std::vector<std::string>& tokens, int64_t min_count = 1,
+                                      bool with_unk = true);
 
   /// Unfrozen: adds `word` (or adds `n` to its count) and returns its id.
   /// Frozen: changes nothing and returns id(word), so one reading loop serves training data
