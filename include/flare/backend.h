@@ -36,6 +36,50 @@ struct Bcast {
   int64_t b_bs = 0, b_es = 1;
 };
 
+/// The elements a fused optimizer kernel visits. Dense: all `n` elements. Rows: the rows
+/// rows[0..n_rows) (a host array, each row at most once) of a row-major table whose rows hold
+/// `n` elements each; used for the touched rows of a sparse embedding table.
+struct UpdateRange {
+  int64_t n = 0;
+  const int32_t* rows = nullptr;
+  int64_t n_rows = 0;
+
+  static UpdateRange dense(int64_t n) { return {n, nullptr, 0}; }
+  static UpdateRange of_rows(const int32_t* rows, int64_t n_rows, int64_t row) {
+    return {row, rows, n_rows};
+  }
+  bool sparse() const { return rows != nullptr; }
+};
+
+// Hyper-parameters of one fused optimizer step, plain scalars so every device can take them by
+// value as kernel arguments. In every kernel g' = g + weight_decay * w (L2 decay added to the
+// gradient), except AdamW, which decays w itself. Formulas per element (w: value, g: grad):
+
+/// SGD: b = first ? g' : momentum*b + (1-dampening)*g' (only when momentum != 0);
+/// d = momentum == 0 ? g' : nesterov ? g' + momentum*b : b;  w -= lr*d.
+struct SgdStep {
+  double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
+  bool nesterov = false;
+  bool first = false;  // the buffer holds nothing yet: b = g'
+};
+/// Adagrad: s += g'^2;  w -= lr * g' / (sqrt(s) + eps). (lr already includes lr decay.)
+struct AdagradStep {
+  double lr = 0, eps = 0, weight_decay = 0;
+};
+/// Adadelta: s = rho*s + (1-rho)*g'^2;  d = sqrt(u + eps) / sqrt(s + eps) * g';
+/// u = rho*u + (1-rho)*d^2;  w -= lr*d.
+struct AdadeltaStep {
+  double lr = 0, rho = 0, eps = 0, weight_decay = 0;
+};
+/// Adam: (decoupled: w *= 1 - lr*weight_decay, and g' = g)  m = b1*m + (1-b1)*g';
+/// v = b2*v + (1-b2)*g'^2;  w -= lr/bias1 * m / (sqrt(v)/sqrt(bias2) + eps), where
+/// bias1 = 1 - b1^t and bias2 = 1 - b2^t for step t (computed by the caller).
+struct AdamStep {
+  double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0;
+  double bias1 = 1, bias2 = 1;
+  bool decoupled = false;  // AdamW
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -105,6 +149,21 @@ class Backend {
   // Random numbers: counter-based, so (seed, offset) gives the same stream on every device.
   virtual void random(Dist d, DType t, void* y, int64_t n, double a, double b, uint64_t seed,
                       uint64_t offset) = 0;
+
+  // Optimizers: one fused pass over value, gradient and state per call; w, g and state arrays
+  // have the same layout, and only the elements of `r` are read or written. The defaults throw
+  // flare::Error naming the device, so a backend may add these kernels after the rest.
+  virtual void sgd_update(DType t, void* w, const void* g, void* buf, UpdateRange r, SgdStep s);
+  virtual void adagrad_update(DType t, void* w, const void* g, void* sum, UpdateRange r,
+                              AdagradStep s);
+  virtual void adadelta_update(DType t, void* w, const void* g, void* sq, void* acc_delta,
+                               UpdateRange r, AdadeltaStep s);
+  virtual void adam_update(DType t, void* w, const void* g, void* m, void* v, UpdateRange r,
+                           AdamStep s);
+  /// Sum of x^2 over the elements of `r`, accumulated in double (gradient clipping).
+  virtual double sum_squares(DType t, const void* x, UpdateRange r);
+  /// x *= alpha over the elements of `r`.
+  virtual void scale(DType t, void* x, UpdateRange r, double alpha);
 
   // Checks.
   /// True when every value is finite (anomaly detection).

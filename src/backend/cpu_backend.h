@@ -51,6 +51,15 @@ class CpuBackend final : public Backend {
                         int64_t row) override;
   void random(Dist d, DType t, void* y, int64_t n, double a, double b, uint64_t seed,
               uint64_t offset) override;
+  void sgd_update(DType t, void* w, const void* g, void* buf, UpdateRange r, SgdStep s) override;
+  void adagrad_update(DType t, void* w, const void* g, void* sum, UpdateRange r,
+                      AdagradStep s) override;
+  void adadelta_update(DType t, void* w, const void* g, void* sq, void* acc_delta, UpdateRange r,
+                       AdadeltaStep s) override;
+  void adam_update(DType t, void* w, const void* g, void* m, void* v, UpdateRange r,
+                   AdamStep s) override;
+  double sum_squares(DType t, const void* x, UpdateRange r) override;
+  void scale(DType t, void* x, UpdateRange r, double alpha) override;
   bool all_finite(DType t, const void* x, int64_t n) override;
 };
 
