@@ -1,0 +1,47 @@
+#include "flare/optim/adam.h"
+
+#include <cmath>
+
+namespace flare::optim {
+namespace {
+
+AdamOptions as_adam(const AdamWOptions& o) {
+  return AdamOptions(o.lr()).betas(o.beta1(), o.beta2()).eps(o.eps()).weight_decay(o.weight_decay());
+}
+
+}  // namespace
+
+Adam::Adam(std::vector<Parameter*> params, AdamOptions options)
+    : Adam(std::move(params), options, false) {}
+
+Adam::Adam(std::vector<Parameter*> params, AdamOptions options, bool decoupled)
+    : Optimizer(std::move(params), options.lr(), decoupled ? "adamw" : "adam",
+                {{"m", 0.0}, {"v", 0.0}}),
+      options_(options),
+      decoupled_(decoupled) {
+  const char* k = decoupled ? "adamw" : "adam";
+  check_option(options.beta1() >= 0 && options.beta1() < 1, k, "beta1", "in [0, 1)", options.beta1());
+  check_option(options.beta2() >= 0 && options.beta2() < 1, k, "beta2", "in [0, 1)", options.beta2());
+  check_option(options.eps() >= 0, k, "eps", ">= 0", options.eps());
+  check_option(options.weight_decay() >= 0, k, "weight_decay", ">= 0", options.weight_decay());
+}
+
+void Adam::update(Parameter& p, std::vector<Tensor>& state, UpdateRange r) {
+  AdamStep s;
+  s.lr = lr();
+  s.beta1 = options_.beta1();
+  s.beta2 = options_.beta2();
+  s.eps = options_.eps();
+  s.weight_decay = options_.weight_decay();
+  const double t = double(step_count());
+  s.bias1 = 1 - std::pow(s.beta1, t);
+  s.bias2 = 1 - std::pow(s.beta2, t);
+  s.decoupled = decoupled_;
+  backend(p.device()).adam_update(p.dtype(), p.value().data(), p.grad().data(), state[0].data(),
+                                  state[1].data(), r, s);
+}
+
+AdamW::AdamW(std::vector<Parameter*> params, AdamWOptions options)
+    : Adam(std::move(params), as_adam(options), true) {}
+
+}  // namespace flare::optim
