@@ -116,7 +116,10 @@ Expr binary_log_loss(const Expr& p, const Expr& target) {
   if (!p.shape().same_dims(target.shape()))
     throw ShapeError("binary_log_loss: p and target must have the same shape; got p=" + p.shape().str() +
                      " target=" + target.shape().str());
-  return -sum(target * log(p) + (1.0 - target) * log(1.0 - p));
+  // Probabilities are clamped away from 0 and 1 (as PyTorch's BCELoss clamps its logs), so a
+  // saturated sigmoid gives a large finite loss instead of 0 * -inf = NaN.
+  Expr eps = p.graph().scalar(p.dtype() == DType::f32 ? 1e-7 : 1e-15, p.dtype());
+  return -sum(target * log(max(p, eps)) + (1.0 - target) * log(max(1.0 - p, eps)));
 }
 Expr cross_entropy(const Expr& x, const Expr& q) {
   if (!x.shape().same_dims(q.shape()))
