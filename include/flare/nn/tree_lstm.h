@@ -1,0 +1,61 @@
+#pragma once
+/// Binary Tree-LSTM (Tai et al. 2015, the constituency / N-ary form with N = 2): words at the
+/// leaves, and each inner node combines its two children with a forget gate per child.
+///
+///   leaf x:      i, o, u = split(W x + b_leaf);  c = sig(i)*tanh(u);  h = sig(o)*tanh(c)
+///   node (l, r): i, f_l, f_r, o, u = split(U_l h_l + U_r h_r + b)
+///                c = sig(i)*tanh(u) + sig(f_l)*c_l + sig(f_r)*c_r;  h = sig(o)*tanh(c)
+///
+/// Parameters: leaf/input->gates/W [3h, in], leaf/gates/b [3h], node/left->gates/W [5h, h],
+/// node/right->gates/W [5h, h], node/gates/b [5h] (blocks in the order above).
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "flare/io/tree.h"
+#include "flare/nn/rnn_cell.h"
+
+namespace flare::nn {
+
+struct TreeLSTMOptions {
+  Init input_init = Init::glorot_uniform();
+  Init hidden_init = Init::glorot_uniform();
+  /// Initial bias of both forget gates; other biases start at 0.
+  double forget_bias = 1.0;
+};
+
+class TreeLSTM : public Module {
+ public:
+  TreeLSTM(Model& m, int64_t input_dim, int64_t hidden_dim, const TreeLSTMOptions& o = {},
+           const std::string& name = "treelstm");
+
+  /// The parameters as leaves of g (bind once per tree; layout private).
+  struct Params {
+    Expr W_leaf, b_leaf, U_left, U_right, b;
+  };
+  Params bind(Graph& g) const;
+
+  /// A leaf from its input x [in]xB.
+  RNNState leaf(const Params& p, const Expr& x) const;
+  /// An inner node from its children's states [hidden]xB. An invalid child state counts as
+  /// zeros (a unary node passes its child as `left` and {} as `right`); not both.
+  RNNState node(const Params& p, const RNNState& left, const RNNState& right) const;
+  /// The same, binding the parameters on each call.
+  RNNState leaf(const Expr& x) const { return leaf(bind(x.graph()), x); }
+  RNNState node(const RNNState& left, const RNNState& right) const;
+
+  /// Encodes a tree bottom-up: `embed(leaf_node)` gives each leaf's input. Returns every node's
+  /// state in tree.post_order() order (the root last). Unary nodes are nodes with one child.
+  std::vector<RNNState> encode(Graph& g, const io::Tree& tree,
+                               const std::function<Expr(const io::Tree& leaf)>& embed) const;
+
+  int64_t input_dim() const { return in_; }
+  int64_t hidden_dim() const { return hidden_; }
+
+ private:
+  int64_t in_, hidden_;
+  Parameter *W_leaf_, *b_leaf_, *U_left_, *U_right_, *b_;
+};
+
+}  // namespace flare::nn

@@ -1,0 +1,84 @@
+#include "flare/nn/rnn.h"
+
+#include "flare/error.h"
+#include "flare/ops.h"
+
+namespace flare::nn {
+
+SequenceResult run(const RecurrentCell& cell, const std::vector<Expr>& xs, const RNNState& init,
+                   bool reverse) {
+  if (xs.empty()) throw Error("run " + cell.path() + ": the sequence is empty");
+  SequenceResult r;
+  r.outputs.resize(xs.size());
+  CellParams p = cell.bind(xs[0].graph());
+  RNNState s = init;
+  const size_t n = xs.size();
+  for (size_t k = 0; k < n; ++k) {
+    const size_t t = reverse ? n - 1 - k : k;
+    s = cell.step(p, xs[t], s);
+    r.outputs[t] = s.h;
+  }
+  r.final = s;
+  return r;
+}
+
+RNN::RNN(Model& m, int64_t input_dim, int64_t hidden_dim, const RNNOptions& o, const std::string& name)
+    : Module(m, name), opt_(o), hidden_(hidden_dim) {
+  if (o.layers < 1) throw Error("RNN " + path() + ": needs at least one layer; got " + std::to_string(o.layers));
+  if (!(o.dropout >= 0 && o.dropout < 1))
+    throw Error("RNN " + path() + ": dropout must be in [0, 1); got " + std::to_string(o.dropout));
+  auto make = [&](int64_t in, const std::string& cell_name) -> std::unique_ptr<RecurrentCell> {
+    if (o.cell == CellType::lstm) return std::make_unique<LSTMCell>(m, in, hidden_dim, o.lstm, cell_name);
+    return std::make_unique<GRUCell>(m, in, hidden_dim, o.gru, cell_name);
+  };
+  for (int l = 0; l < o.layers; ++l) {
+    const int64_t in = l == 0 ? input_dim : output_dim();
+    const std::string layer = "l" + std::to_string(l);
+    if (directions() == 1) {
+      cells_.push_back(make(in, layer));
+    } else {
+      auto s = m.scope(layer);
+      cells_.push_back(make(in, "fwd"));
+      cells_.push_back(make(in, "bwd"));
+    }
+  }
+  close_scope();
+}
+
+const RecurrentCell& RNN::cell(int layer, int direction) const {
+  if (layer < 0 || layer >= layers() || direction < 0 || direction >= directions())
+    throw IndexError("RNN " + path() + ": no cell for layer " + std::to_string(layer) + " direction " +
+                     std::to_string(direction) + " (" + std::to_string(layers()) + " layers, " +
+                     std::to_string(directions()) + " directions)");
+  return *cells_[size_t(layer * directions() + direction)];
+}
+
+RNN::Result RNN::forward(const std::vector<Expr>& xs, const std::vector<RNNState>& init) const {
+  if (xs.empty()) throw Error("RNN " + path() + ": the sequence is empty");
+  if (!init.empty() && init.size() != cells_.size())
+    throw Error("RNN " + path() + ": needs " + std::to_string(cells_.size()) +
+                " initial states (layers x directions) or none; got " + std::to_string(init.size()));
+  Result r;
+  std::vector<Expr> in = xs;
+  const bool bi = directions() == 2;
+  for (int l = 0; l < layers(); ++l) {
+    if (l > 0 && opt_.dropout > 0)
+      for (Expr& x : in) x = dropout(x, opt_.dropout, training());
+    const size_t k = size_t(l * directions());
+    const RNNState s0 = init.empty() ? RNNState{} : init[k];
+    SequenceResult f = run(*cells_[k], in, s0, opt_.direction == Direction::reverse);
+    r.final.push_back(f.final);
+    if (!bi) {
+      in = std::move(f.outputs);
+      continue;
+    }
+    const RNNState s1 = init.empty() ? RNNState{} : init[k + 1];
+    SequenceResult b = run(*cells_[k + 1], in, s1, true);
+    r.final.push_back(b.final);
+    for (size_t t = 0; t < in.size(); ++t) in[t] = concat({f.outputs[t], b.outputs[t]}, 0);
+  }
+  r.outputs = std::move(in);
+  return r;
+}
+
+}  // namespace flare::nn

@@ -1,0 +1,86 @@
+#include "flare/nn/tree_lstm.h"
+
+#include <unordered_map>
+
+#include "flare/error.h"
+#include "flare/ops.h"
+
+namespace flare::nn {
+
+TreeLSTM::TreeLSTM(Model& m, int64_t input_dim, int64_t hidden_dim, const TreeLSTMOptions& o,
+                   const std::string& name)
+    : Module(m, name), in_(input_dim), hidden_(hidden_dim) {
+  if (input_dim < 1 || hidden_dim < 1)
+    throw Error("TreeLSTM " + path() + ": dims must be positive; got in=" + std::to_string(input_dim) +
+                " hidden=" + std::to_string(hidden_dim));
+  const int64_t h = hidden_dim;
+  W_leaf_ = &add_parameter("leaf/input->gates/W", Shape({3 * h, input_dim}), o.input_init);
+  b_leaf_ = &add_parameter("leaf/gates/b", Shape({3 * h}), Init::zeros());
+  U_left_ = &add_parameter("node/left->gates/W", Shape({5 * h, h}), o.hidden_init);
+  U_right_ = &add_parameter("node/right->gates/W", Shape({5 * h, h}), o.hidden_init);
+  std::vector<double> b(size_t(5 * h), 0.0);
+  for (int64_t k = h; k < 3 * h; ++k) b[size_t(k)] = o.forget_bias;
+  b_ = &add_parameter("node/gates/b", Tensor::from(Shape({5 * h}), b, DType::f64));
+  close_scope();
+}
+
+TreeLSTM::Params TreeLSTM::bind(Graph& g) const {
+  return {g.param(*W_leaf_), g.param(*b_leaf_), g.param(*U_left_), g.param(*U_right_), g.param(*b_)};
+}
+
+RNNState TreeLSTM::leaf(const Params& p, const Expr& x) const {
+  if (x.shape().nd() != 1 || x.shape().dim(0) != in_)
+    throw ShapeError("TreeLSTM " + path() + ": leaf input must be [" + std::to_string(in_) + "]xB; got " +
+                     x.shape().str());
+  const int64_t h = hidden_;
+  Expr a = affine({p.b_leaf, p.W_leaf, x});
+  Expr sg = sigmoid(a);  // u's block goes unused: one node instead of two
+  Expr i = slice(sg, 0, 0, h), o = slice(sg, 0, h, 2 * h);
+  Expr c = i * tanh(slice(a, 0, 2 * h, 3 * h));
+  return {o * tanh(c), c};
+}
+
+RNNState TreeLSTM::node(const Params& p, const RNNState& left, const RNNState& right) const {
+  if (!left.h.valid() && !right.h.valid())
+    throw Error("TreeLSTM " + path() + ": node() needs at least one child state");
+  const int64_t h = hidden_;
+  std::vector<Expr> args{p.b};
+  if (left.h.valid()) args.insert(args.end(), {p.U_left, left.h});
+  if (right.h.valid()) args.insert(args.end(), {p.U_right, right.h});
+  Expr a = affine(args);
+  Expr sg = sigmoid(a);
+  Expr c = slice(sg, 0, 0, h) * tanh(slice(a, 0, 4 * h, 5 * h));
+  if (left.c.valid()) c = c + slice(sg, 0, h, 2 * h) * left.c;
+  if (right.c.valid()) c = c + slice(sg, 0, 2 * h, 3 * h) * right.c;
+  return {slice(sg, 0, 3 * h, 4 * h) * tanh(c), c};
+}
+
+RNNState TreeLSTM::node(const RNNState& left, const RNNState& right) const {
+  if (!left.h.valid() && !right.h.valid())
+    throw Error("TreeLSTM " + path() + ": node() needs at least one child state");
+  Graph& g = left.h.valid() ? left.h.graph() : right.h.graph();
+  return node(bind(g), left, right);
+}
+
+std::vector<RNNState> TreeLSTM::encode(Graph& g, const io::Tree& tree,
+                                       const std::function<Expr(const io::Tree& leaf)>& embed) const {
+  Params p = bind(g);
+  std::vector<const io::Tree*> order = tree.post_order();
+  std::unordered_map<const io::Tree*, size_t> at;
+  at.reserve(order.size());
+  std::vector<RNNState> states;
+  states.reserve(order.size());
+  for (const io::Tree* t : order) {
+    if (t->is_leaf()) {
+      states.push_back(leaf(p, embed(*t)));
+    } else {
+      const RNNState& l = states[at.at(&t->children[0])];
+      RNNState r = t->children.size() > 1 ? states[at.at(&t->children[1])] : RNNState{};
+      states.push_back(node(p, l, r));
+    }
+    at.emplace(t, states.size() - 1);
+  }
+  return states;
+}
+
+}  // namespace flare::nn
