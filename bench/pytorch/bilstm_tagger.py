@@ -90,7 +90,8 @@ def main():
     p = common.make_parser(__doc__.splitlines()[0])
     common.add_sparse_flag(p)
     p.add_argument("--char", type=int, choices=(0, 1), default=0,
-                   help="1: char BiLSTM for words seen at most %d times in training" % RARE_MAX_COUNT)
+                   help="1: char BiLSTM for words seen at most %d times in training"
+                   % RARE_MAX_COUNT)
     args = p.parse_args()
     rng = common.setup(args)
 

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import random
+import re
 import resource
 import sys
 import time
@@ -45,7 +46,8 @@ def make_parser(description, default_seconds=10.0):
     """Parser with the flags every benchmark program accepts."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--data", default=default_data_dir(),
-                   help="data directory (default: $FLARE_DATA or ../shared/data from the repo root)")
+                   help="data directory (default: $FLARE_DATA, else ../shared/data from the "
+                   "repo root)")
     p.add_argument("--seconds", type=float, default=default_seconds,
                    help="training time budget in seconds; training stops once it is exceeded")
     p.add_argument("--seed", type=int, default=1)
@@ -79,6 +81,15 @@ def data_path(args, *parts):
 # ---- Data --------------------------------------------------------------------------------
 
 
+# ASCII whitespace only, as flare's readers split: SST has a word "8\u00a01\/2" with a
+# no-break space inside, which str.split() would cut in two.
+_ASCII_TOKEN = re.compile(r"[^ \t\n\r\f\v]+")
+
+
+def split_words(text):
+    return _ASCII_TOKEN.findall(text)
+
+
 def read_lines(path):
     with open(path, encoding="utf-8") as f:
         return [line.rstrip("\n") for line in f if line.strip()]
@@ -98,7 +109,7 @@ def read_classes(path):
         label, sep, text = line.partition("|||")
         if not sep:
             sys.exit("error: %s:%d: expected 'label ||| tokens'" % (path, n))
-        out.append((int(label), text.split()))
+        out.append((int(label), split_words(text)))
     return out
 
 
@@ -107,7 +118,7 @@ def read_tagged(path):
     out = []
     for n, line in enumerate(read_lines(path), 1):
         words, tags = [], []
-        for tok in line.split():
+        for tok in split_words(line):
             w, sep, t = tok.rpartition("|")
             if not sep:
                 sys.exit("error: %s:%d: token %r has no '|TAG'" % (path, n, tok))

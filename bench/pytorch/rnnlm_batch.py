@@ -76,7 +76,8 @@ def main():
         p.error("--minibatch must be at least 1")
     rng = common.setup(args)
 
-    sents = [line.split() for line in common.read_lines(common.data_path(args, "text", "dev.txt"))]
+    path = common.data_path(args, "text", "dev.txt")
+    sents = [common.split_words(line) for line in common.read_lines(path)]
     train_s, held_s = common.split_heldout(sents)
     vocab = common.Vocab((w for s in train_s for w in s),
                          specials=(common.BOS, common.EOS), unk=common.UNK)

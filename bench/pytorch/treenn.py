@@ -25,7 +25,8 @@ EMBED = 128
 HIDDEN = 128
 LABELS = 5
 
-_TOKEN = re.compile(r"\(|\)|[^\s()]+")
+# Words split on ASCII whitespace only (see common.split_words).
+_TOKEN = re.compile(r"\(|\)|[^ \t\n\r\f\v()]+")
 
 
 class Node:
@@ -53,9 +54,8 @@ def parse_tree(line, where):
             if not stack:
                 raise ValueError("%s: unbalanced ')'" % where)
             label, kids = stack.pop()
-            if kids and all(isinstance(k, str) for k in kids):
-                # SST has a few leaves with a space inside ("8 1\/2"): one word.
-                node = Node(label, word=" ".join(kids))
+            if len(kids) == 1 and isinstance(kids[0], str):
+                node = Node(label, word=kids[0])
             elif len(kids) == 2 and all(isinstance(k, Node) for k in kids):
                 node = Node(label, left=kids[0], right=kids[1])
             else:
