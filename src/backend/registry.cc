@@ -8,6 +8,12 @@
 #include "flare/error.h"
 
 namespace flare {
+#ifdef FLARE_WITH_CUDA
+namespace cuda {
+void link_backend();  // src/cuda/cuda_backend.cc, whose static initializer registers the backend
+}
+#endif
+
 namespace {
 
 struct Registry {
@@ -28,6 +34,9 @@ Backend& backend(Device d) {
     static CpuBackend cpu;
     return cpu;
   }
+#ifdef FLARE_WITH_CUDA
+  cuda::link_backend();  // the reference keeps that object in a static link
+#endif
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   if (!r.cuda_factory)

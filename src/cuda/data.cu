@@ -1,0 +1,176 @@
+// Data movement: transposes, strided 2-D copies, row gathers and scatters (index lists come
+// from the host through the pinned staging ring), and the beta-scaling of empty products.
+#include "cuda/cuda_backend.h"
+#include "cuda/launch.cuh"
+
+namespace flare::cuda {
+namespace {
+
+constexpr int kTile = 32, kTileRows = 8;
+
+// Matrices of at least a tile each way: through a shared-memory tile, so both the reads of x
+// and the writes of y are coalesced. The padding column avoids bank conflicts.
+template <typename T>
+__global__ void transpose_tiled(T* y, const T* x, int64_t rows, int64_t cols, int64_t count,
+                                bool acc) {
+  __shared__ T tile[kTile][kTile + 1];
+  for (int64_t c = blockIdx.z; c < count; c += gridDim.z) {
+    const T* xc = x + c * rows * cols;
+    T* yc = y + c * rows * cols;
+    for (int64_t r0 = int64_t(blockIdx.y) * kTile; r0 < rows; r0 += int64_t(gridDim.y) * kTile)
+      for (int64_t c0 = int64_t(blockIdx.x) * kTile; c0 < cols; c0 += int64_t(gridDim.x) * kTile) {
+        for (int k = threadIdx.y; k < kTile; k += kTileRows) {
+          const int64_t r = r0 + k, cc = c0 + threadIdx.x;
+          if (r < rows && cc < cols) tile[k][threadIdx.x] = xc[r * cols + cc];
+        }
+        __syncthreads();
+        for (int k = threadIdx.y; k < kTile; k += kTileRows) {
+          const int64_t oc = c0 + k, orow = r0 + threadIdx.x;  // y[oc][orow] = x[orow][oc]
+          if (oc < cols && orow < rows) {
+            T* p = yc + oc * rows + orow;
+            const T v = tile[threadIdx.x][k];
+            *p = acc ? *p + v : v;
+          }
+        }
+        __syncthreads();
+      }
+  }
+}
+
+// Thin or small matrices (vectors, per-example slices): one thread per element.
+template <typename T>
+__global__ void transpose_flat(T* y, const T* x, int64_t rows, int64_t cols, int64_t count,
+                               bool acc) {
+  const int64_t rc = rows * cols;
+  FLARE_GRID_LOOP(k, count * rc) {
+    const int64_t c = k / rc, e = k - c * rc, i = e / cols, j = e - i * cols;
+    T* p = y + c * rc + j * rows + i;
+    *p = acc ? *p + x[k] : x[k];
+  }
+}
+
+template <typename T>
+__global__ void copy_2d_kernel(T* y, int64_t ldy, const T* x, int64_t ldx, int64_t rows,
+                               int64_t cols, bool acc) {
+  FLARE_GRID_LOOP(k, rows * cols) {
+    const int64_t r = k / cols, c = k - r * cols;
+    T* p = y + r * ldy + c;
+    *p = acc ? *p + x[r * ldx + c] : x[r * ldx + c];
+  }
+}
+
+template <typename T>
+__global__ void gather_kernel(T* y, const T* table, const int32_t* idx, int64_t n, int64_t row) {
+  FLARE_GRID_LOOP(k, n * row) {
+    const int64_t i = k / row;
+    y[k] = table[int64_t(idx[i]) * row + (k - i * row)];
+  }
+}
+
+// Ids may repeat, so rows are accumulated atomically.
+template <typename T>
+__global__ void scatter_add_kernel(T* table, const T* x, const int32_t* idx, int64_t n,
+                                   int64_t row) {
+  FLARE_GRID_LOOP(k, n * row) {
+    const int64_t i = k / row;
+    atomicAdd(table + int64_t(idx[i]) * row + (k - i * row), x[k]);
+  }
+}
+
+// beta == 0 writes zeros even over NaN, as BLAS does.
+template <typename T>
+__global__ void scale_2d_kernel(T* c, int64_t ldc, int64_t rows, int64_t cols, T beta) {
+  FLARE_GRID_LOOP(k, rows * cols) {
+    const int64_t r = k / cols;
+    T* p = c + r * ldc + (k - r * cols);
+    *p = beta == T(0) ? T(0) : *p * beta;
+  }
+}
+
+unsigned clamp_grid(int64_t v) { return unsigned(v < 1 ? 1 : (v > 65535 ? 65535 : v)); }
+
+}  // namespace
+
+void CudaBackend::transpose(DType t, void* y, const void* x, int64_t rows, int64_t cols,
+                            int64_t count, bool accumulate) {
+  if (rows <= 0 || cols <= 0 || count <= 0) return;
+  activate();
+  dispatch_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    T* py = static_cast<T*>(y);
+    const T* px = static_cast<const T*>(x);
+    if (rows >= kTile && cols >= kTile) {
+      dim3 grid(clamp_grid((cols + kTile - 1) / kTile), clamp_grid((rows + kTile - 1) / kTile),
+                clamp_grid(count));
+      transpose_tiled<T><<<grid, dim3(kTile, kTileRows), 0, stream_>>>(py, px, rows, cols, count,
+                                                                       accumulate);
+    } else {
+      transpose_flat<T><<<blocks_for(count * rows * cols), kThreads, 0, stream_>>>(
+          py, px, rows, cols, count, accumulate);
+    }
+    FLARE_CUDA_LAUNCHED(transpose);
+  });
+}
+
+void CudaBackend::copy_2d(DType t, void* y, int64_t ldy, const void* x, int64_t ldx, int64_t rows,
+                          int64_t cols, bool accumulate) {
+  if (rows <= 0 || cols <= 0) return;
+  activate();
+  const size_t es = dtype_size(t);
+  if (!accumulate && (rows == 1 || (ldy == cols && ldx == cols))) {
+    FLARE_CUDA_CHECK(cudaMemcpyAsync(y, x, size_t(rows * cols) * es, cudaMemcpyDeviceToDevice,
+                                     stream_));
+    return;
+  }
+  if (!accumulate && ldy >= cols && ldx >= cols) {
+    FLARE_CUDA_CHECK(cudaMemcpy2DAsync(y, size_t(ldy) * es, x, size_t(ldx) * es, size_t(cols) * es,
+                                       size_t(rows), cudaMemcpyDeviceToDevice, stream_));
+    return;
+  }
+  dispatch_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    copy_2d_kernel<T><<<blocks_for(rows * cols), kThreads, 0, stream_>>>(
+        static_cast<T*>(y), ldy, static_cast<const T*>(x), ldx, rows, cols, accumulate);
+    FLARE_CUDA_LAUNCHED(copy_2d_kernel);
+  });
+}
+
+void CudaBackend::gather_rows(DType t, void* y, const void* table, const int32_t* idx, int64_t n,
+                              int64_t row) {
+  if (n <= 0 || row <= 0) return;
+  activate();
+  std::lock_guard<std::mutex> lock(idx_mu_);  // the index buffer is shared until the launch
+  const int32_t* d_idx = upload_indices(idx, n);
+  dispatch_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    gather_kernel<T><<<blocks_for(n * row), kThreads, 0, stream_>>>(
+        static_cast<T*>(y), static_cast<const T*>(table), d_idx, n, row);
+    FLARE_CUDA_LAUNCHED(gather_kernel);
+  });
+}
+
+void CudaBackend::scatter_add_rows(DType t, void* table, const void* x, const int32_t* idx,
+                                   int64_t n, int64_t row) {
+  if (n <= 0 || row <= 0) return;
+  activate();
+  std::lock_guard<std::mutex> lock(idx_mu_);
+  const int32_t* d_idx = upload_indices(idx, n);
+  dispatch_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    scatter_add_kernel<T><<<blocks_for(n * row), kThreads, 0, stream_>>>(
+        static_cast<T*>(table), static_cast<const T*>(x), d_idx, n, row);
+    FLARE_CUDA_LAUNCHED(scatter_add_kernel);
+  });
+}
+
+void CudaBackend::scale_2d(DType t, void* c, int64_t ldc, int64_t rows, int64_t cols, double beta) {
+  if (beta == 1.0 || rows <= 0 || cols <= 0) return;
+  dispatch_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    scale_2d_kernel<T><<<blocks_for(rows * cols), kThreads, 0, stream_>>>(static_cast<T*>(c), ldc,
+                                                                         rows, cols, T(beta));
+    FLARE_CUDA_LAUNCHED(scale_2d_kernel);
+  });
+}
+
+}  // namespace flare::cuda

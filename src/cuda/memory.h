@@ -1,0 +1,27 @@
+#pragma once
+// What the CUDA backend's caching allocator reports, for tests and diagnostics. This header
+// needs no CUDA headers; the functions exist only in builds with FLARE_WITH_CUDA.
+#include <cstddef>
+#include <cstdint>
+
+namespace flare::cuda {
+
+struct MemoryStats {
+  size_t reserved = 0;          // bytes held from cudaMalloc (in use + cached)
+  size_t in_use = 0;            // bytes of blocks handed out (rounded to their size class)
+  size_t cached = 0;            // bytes of free blocks kept for reuse
+  uint64_t requests = 0;        // allocate() calls
+  uint64_t reuses = 0;          // requests served from the cache
+  uint64_t device_mallocs = 0;  // cudaMalloc calls
+  uint64_t device_frees = 0;    // cudaFree calls
+  uint64_t oom_retries = 0;     // cudaMalloc failures retried after releasing the cache
+};
+
+/// Statistics of device `index`'s allocator; throws flare::Error when that device is unavailable.
+MemoryStats memory_stats(int index);
+/// Returns every cached (free) block of device `index` to CUDA.
+void empty_cache(int index);
+/// The size class a request of `bytes` is rounded up to.
+size_t size_class(size_t bytes);
+
+}  // namespace flare::cuda
