@@ -55,6 +55,7 @@ class IndexPlaceholder {
   int32_t* ids_ = nullptr;
   int64_t n_ = 0;
   const std::string* name_ = nullptr;
+  size_t slot_ = 0;
 };
 
 /// The ops that read index lists, taking their indices from a placeholder. Shapes as the
@@ -113,6 +114,9 @@ class StaticGraph {
   /// (else ShapeError / IndexError naming the placeholder).
   void feed_indices(const std::string& name, const std::vector<int32_t>& ids);
   void feed_index(const std::string& name, int32_t id);
+  /// The same through the handle (no name lookup): n must be p.size().
+  void feed_indices(const IndexPlaceholder& p, const int32_t* ids, int64_t n);
+  void feed_index(const IndexPlaceholder& p, int32_t id) { feed_indices(p, &id, 1); }
 
   // ---- Running ----
   /// Computes every output and the loss.

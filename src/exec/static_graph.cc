@@ -102,6 +102,7 @@ IndexPlaceholder StaticGraph::index_placeholder(const std::string& name, int64_t
   p.ids_ = s.ids;
   p.n_ = n;
   p.name_ = &s.name;
+  p.slot_ = m.slots.size() - 1;
   return p;
 }
 
@@ -146,31 +147,34 @@ void StaticGraph::feed_indices(const std::string& name, const std::vector<int32_
   Impl& m = *impl_;
   Impl::Slot& s = m.slot(name, "feed_indices");
   if (!s.is_index) throw Error("feed_indices: placeholder '" + name + "' holds a tensor; use feed()");
-  if (int64_t(ids.size()) != s.n)
-    throw ShapeError("feed_indices: placeholder '" + name + "' is declared with " + std::to_string(s.n) +
-                     " ids but was fed " + std::to_string(ids.size()));
-  m.refresh_bounds();
-  for (int32_t id : ids)
-    if (id < 0 || id >= s.bound)
-      throw IndexError("feed_indices: placeholder '" + name + "' got id " + std::to_string(id) +
-                       ", out of range [0, " + std::to_string(s.bound) + ") for " + s.bound_by);
-  std::copy(ids.begin(), ids.end(), s.ids);
-  m.fed_after = s.name.c_str();
+  m.feed_ids(s, ids.data(), int64_t(ids.size()));
 }
 
 void StaticGraph::feed_index(const std::string& name, int32_t id) {
   Impl& m = *impl_;
   Impl::Slot& s = m.slot(name, "feed_index");
-  if (!s.is_index || s.n != 1) {
-    feed_indices(name, std::vector<int32_t>{id});  // throws the matching error
-    return;
-  }
-  m.refresh_bounds();
-  if (id < 0 || id >= s.bound)
-    throw IndexError("feed_index: placeholder '" + name + "' got id " + std::to_string(id) +
-                     ", out of range [0, " + std::to_string(s.bound) + ") for " + s.bound_by);
-  s.ids[0] = id;
-  m.fed_after = s.name.c_str();
+  if (!s.is_index) throw Error("feed_index: placeholder '" + name + "' holds a tensor; use feed()");
+  m.feed_ids(s, &id, 1);
+}
+
+void StaticGraph::feed_indices(const IndexPlaceholder& p, const int32_t* ids, int64_t n) {
+  Impl& m = *impl_;
+  if (p.g_ != &m.g || p.slot_ >= m.slots.size() || m.slots[p.slot_].ids != p.ids_)
+    throw Error("feed_indices: the index placeholder belongs to another static graph");
+  m.feed_ids(m.slots[p.slot_], ids, n);
+}
+
+void StaticGraph::Impl::feed_ids(Slot& s, const int32_t* ids, int64_t n) {
+  if (n != s.n)
+    throw ShapeError("feed_indices: placeholder '" + s.name + "' is declared with " + std::to_string(s.n) +
+                     " ids but was fed " + std::to_string(n));
+  refresh_bounds();
+  for (int64_t k = 0; k < n; ++k)
+    if (ids[k] < 0 || ids[k] >= s.bound)
+      throw IndexError("feed_indices: placeholder '" + s.name + "' got id " + std::to_string(ids[k]) +
+                       ", out of range [0, " + std::to_string(s.bound) + ") for " + s.bound_by);
+  std::copy(ids, ids + n, s.ids);
+  fed_after = s.name.c_str();
 }
 
 // ---- Results ----

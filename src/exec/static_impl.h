@@ -44,6 +44,7 @@ struct StaticGraph::Impl {
 
   Slot& slot(const std::string& name, const char* what);
   void refresh_bounds();
+  void feed_ids(Slot& s, const int32_t* ids, int64_t n);
 
   // ---- The plan ----
   struct Step {

@@ -237,7 +237,7 @@ void expect_identical_training(Model& eager_model, Model& static_model, const Sh
     eg.backward(el);
 
     sg.feed("x", xv);
-    sg.feed_indices("y", labels);
+    sg.feed_indices(y, labels.data(), int64_t(labels.size()));
     sg.forward();
     sg.backward();
 
