@@ -128,10 +128,10 @@ std::vector<std::string> Optimizer::check_state(const OptimizerState& s) const {
     const Parameter& p = *it->second;
     if (t.dtype() != p.dtype())
       problems.push_back("optimizer state " + quote(name) + ": dtype " + dtype_name(t.dtype()) +
-                         " in the state, " + dtype_name(p.dtype()) + " expected");
+                         " in the saved state, " + dtype_name(p.dtype()) + " expected");
     if (t.shape() != p.shape())
       problems.push_back("optimizer state " + quote(name) + ": shape " + t.shape().str() +
-                         " in the state, " + p.shape().str() + " expected");
+                         " in the saved state, " + p.shape().str() + " expected");
   }
   for (const std::string& name : order)
     if (!present.count(name)) problems.push_back("missing optimizer state " + quote(name));

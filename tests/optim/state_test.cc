@@ -90,9 +90,9 @@ TEST(OptimizerState, ReportsEveryMismatchAndChangesNothing) {
   EXPECT_NE(msg.find("adam: cannot load optimizer state:"), std::string::npos) << msg;
   EXPECT_NE(msg.find("missing optimizer state 'layer.W/adam/m'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("unexpected optimizer state 'extra/adam/m'"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("optimizer state 'layer.b/adam/m': shape [4] in the state, [3] expected"),
+  EXPECT_NE(msg.find("optimizer state 'layer.b/adam/m': shape [4] in the saved state, [3] expected"),
             std::string::npos) << msg;
-  EXPECT_NE(msg.find("optimizer state 'layer.W/adam/v': dtype float32 in the state, float64 expected"),
+  EXPECT_NE(msg.find("optimizer state 'layer.W/adam/v': dtype float32 in the saved state, float64 expected"),
             std::string::npos) << msg;
   EXPECT_NE(msg.find("missing optimizer scalar 'lr'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'step' must be a whole number >= 0, got 2.5"), std::string::npos) << msg;
