@@ -44,8 +44,14 @@ struct Attrs {
   void* aux = nullptr;
 };
 
+/// The attributes of ops that take none (shared, so that building a node copies them once).
+inline const Attrs kNoAttrs{};
+
 /// One node: its op, arguments (indices into the graph), shape, value and gradient memory.
 struct Node {
+  Node() = default;
+  Node(OpId o, DType t, bool ng, uint32_t begin, uint32_t n, const Shape& s, const Attrs& a)
+      : op(o), dtype(t), needs_grad(ng), arg_begin(begin), nargs(n), shape(s), attrs(a) {}
   OpId op = OpId::Input;
   DType dtype = DType::f32;
   bool needs_grad = false;
@@ -165,8 +171,8 @@ class Graph {
 
   // ---- For op implementations ----
   /// Adds a node: checks shapes (throwing at the caller's line), allocates, runs forward.
-  Expr add(OpId op, const Expr* args, uint32_t nargs, const Attrs& attrs = {});
-  Expr add(OpId op, std::initializer_list<Expr> args, const Attrs& attrs = {}) {
+  Expr add(OpId op, const Expr* args, uint32_t nargs, const Attrs& attrs = kNoAttrs);
+  Expr add(OpId op, std::initializer_list<Expr> args, const Attrs& attrs = kNoAttrs) {
     return add(op, args.begin(), uint32_t(args.size()), attrs);
   }
   Node& node(uint32_t id) { return nodes_[id]; }
@@ -179,6 +185,9 @@ class Graph {
 
  private:
   Expr add_leaf(OpId op, const Shape& s, DType t, bool needs_grad, const Attrs& a);
+  /// Pointers to n's argument nodes, in `buf` (room for kInlineArgs) or in scratch_args_.
+  static constexpr uint32_t kInlineArgs = 8;
+  Node** arg_ptrs(const Node& n, Node** buf);
   void run_forward(Node& n);
   void run_backward(Node& n);
   void check_node_finite(const Node& n, bool grad) const;

@@ -1,13 +1,13 @@
 // Element-wise CPU kernels. Each function is instantiated from the shared functors (one
-// definition of the math for every device); float tanh/exp/log/sigmoid take SLEEF's AVX2
-// paths because libm's scalar versions do not vectorise.
+// definition of the math for every device); float tanh/exp/sigmoid take the AVX2 paths of
+// cpu_vecmath.h and log takes SLEEF's, because libm's scalar versions do not vectorise.
 #include <cstring>
 
 #include "backend/cpu_backend.h"
+#include "backend/cpu_vecmath.h"
 #include "backend/functors.h"
 
-#if defined(FLARE_HAVE_SLEEF) && defined(__AVX2__)
-#include <immintrin.h>
+#if defined(FLARE_HAVE_SLEEF) && defined(FLARE_HAVE_VECMATH)
 #include <sleef.h>
 #define FLARE_SLEEF_AVX2 1
 #endif
@@ -24,23 +24,18 @@ void unary_loop(T* y, const T* x, int64_t n, T alpha) {
 // Returns the number of elements handled with 8-wide vectors; the caller finishes the tail.
 int64_t sleef_unary(Unary f, float* y, const float* x, int64_t n) {
   int64_t i = 0;
-  const __m256 one = _mm256_set1_ps(1.f);
   switch (f) {
     case Unary::Tanh:
-      for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, Sleef_tanhf8_u10avx2(_mm256_loadu_ps(x + i)));
+      for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, vecmath::tanh(_mm256_loadu_ps(x + i)));
       break;
     case Unary::Exp:
-      for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, Sleef_expf8_u10avx2(_mm256_loadu_ps(x + i)));
+      for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, vecmath::exp(_mm256_loadu_ps(x + i)));
+      break;
+    case Unary::Sigmoid:
+      for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, vecmath::sigmoid(_mm256_loadu_ps(x + i)));
       break;
     case Unary::Log:
       for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, Sleef_logf8_u10avx2(_mm256_loadu_ps(x + i)));
-      break;
-    case Unary::Sigmoid:
-      // 1 / (1 + e^-x): e^-x overflows to +inf for very negative x, giving exactly 0.
-      for (; i + 8 <= n; i += 8) {
-        __m256 e = Sleef_expf8_u10avx2(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_loadu_ps(x + i)));
-        _mm256_storeu_ps(y + i, _mm256_div_ps(one, _mm256_add_ps(one, e)));
-      }
       break;
     default:
       break;
@@ -67,7 +62,7 @@ void unary_dispatch(Unary f, T* y, const T* x, int64_t n, T alpha) {
 
 template <Unary F, typename T>
 void unary_grad_loop(T* dx, const T* x, const T* y, const T* dy, int64_t n, T alpha) {
-  for (int64_t i = 0; i < n; ++i) dx[i] += fn::unary_grad<F>(x ? x[i] : T(0), y ? y[i] : T(0), dy[i], alpha);
+  for (int64_t i = 0; i < n; ++i) dx[i] += fn::unary_grad<F>(x[i], y[i], dy[i], alpha);
 }
 
 template <Binary F, typename T>

@@ -74,14 +74,7 @@ void Graph::clear() {
 
 Expr Graph::add_leaf(OpId op, const Shape& s, DType t, bool needs_grad, const Attrs& a) {
   uint32_t id = uint32_t(nodes_.size());
-  nodes_.emplace_back();
-  Node& n = nodes_.back();
-  n.op = op;
-  n.dtype = t;
-  n.needs_grad = needs_grad;
-  n.shape = s;
-  n.attrs = a;
-  n.arg_begin = uint32_t(arg_ids_.size());
+  nodes_.emplace_back(op, t, needs_grad, uint32_t(arg_ids_.size()), 0u, s, a);
   return Expr(this, id);
 }
 
@@ -153,49 +146,59 @@ Expr Graph::param(Parameter& p) {
 
 Expr Graph::add(OpId op, const Expr* args, uint32_t nargs, const Attrs& attrs) {
   const ops::OpDef& d = ops::def(op);
-  scratch_args_.clear();
+  // Reserve first so that pointers to argument nodes stay valid when the new node is appended.
+  if (nodes_.size() == nodes_.capacity()) nodes_.reserve(nodes_.capacity() * 2 + 16);
+  Node* inline_ptrs[kInlineArgs];
+  Node** ptrs = inline_ptrs;
+  if (nargs > kInlineArgs) {
+    scratch_args_.resize(nargs);
+    ptrs = scratch_args_.data();
+  }
   bool needs_grad = false;
-  DType t = nargs ? nodes_[args[0].id()].dtype : DType::f32;
+  DType t = DType::f32;
   for (uint32_t i = 0; i < nargs; ++i) {
     if (args[i].g_ != this)
       throw Error(std::string(op_name(op)) + ": argument " + std::to_string(i) +
                   (args[i].g_ ? " belongs to another graph" : " is an empty Expr"));
-    Node& a = nodes_[args[i].id()];
-    needs_grad |= a.needs_grad;
-    scratch_args_.push_back(&a);
+    Node* a = &nodes_[args[i].id_];
+    needs_grad |= a->needs_grad;
+    ptrs[i] = a;
   }
-  ops::ShapeArgs sa{op, scratch_args_.data(), int(nargs), attrs, t};
+  if (nargs) t = ptrs[0]->dtype;
+  ops::ShapeArgs sa{op, ptrs, int(nargs), attrs, t};
   if (int(nargs) < d.min_args || (d.max_args >= 0 && int(nargs) > d.max_args))
     sa.fail("takes " + std::to_string(d.min_args) +
             (d.max_args == d.min_args ? "" : d.max_args < 0 ? " or more" : " to " + std::to_string(d.max_args)) +
             " arguments, got " + std::to_string(nargs));
   for (uint32_t i = 1; i < nargs; ++i)
-    if (scratch_args_[i]->dtype != t)
-      sa.fail(std::string("argument types differ (") + dtype_name(t) + " vs " +
-              dtype_name(scratch_args_[i]->dtype) + ")");
-  Shape s = d.shape(sa);
+    if (ptrs[i]->dtype != t)
+      sa.fail(std::string("argument types differ (") + dtype_name(t) + " vs " + dtype_name(ptrs[i]->dtype) + ")");
+  const Shape s = d.shape(sa);
 
-  uint32_t id = uint32_t(nodes_.size());
-  uint32_t begin = uint32_t(arg_ids_.size());
-  for (uint32_t i = 0; i < nargs; ++i) arg_ids_.push_back(args[i].id());
-  nodes_.emplace_back();  // may move nodes_: scratch_args_ is refreshed in run_forward
-  Node& n = nodes_.back();
-  n.op = op;
-  n.dtype = t;
-  n.needs_grad = needs_grad && d.backward != nullptr;
-  n.arg_begin = begin;
-  n.nargs = nargs;
-  n.shape = s;
-  n.attrs = attrs;
-  if (executor_) {
-    n.value = nullptr;  // computed on demand
-  } else if (debug_checks_) {
+  const uint32_t id = uint32_t(nodes_.size());
+  const uint32_t begin = uint32_t(arg_ids_.size());
+  for (uint32_t i = 0; i < nargs; ++i) arg_ids_.push_back(args[i].id_);
+  Node& n = nodes_.emplace_back(op, t, needs_grad && d.backward != nullptr, begin, nargs, s, attrs);
+  if (executor_) return Expr(this, id);  // lazy: computed on demand
+  if (debug_checks_) {
     run_forward_checked(n);
-  } else {
-    n.value = alloc(size_t(s.total()) * dtype_size(t));
-    run_forward(n);
+    return Expr(this, id);
   }
+  n.value = alloc(size_t(s.total()) * dtype_size(t));
+  d.forward(ops::Ctx{*be_, this, n, ptrs, int(nargs)});
+  if (check_finite_) check_node_finite(n, false);
   return Expr(this, id);
+}
+
+Node** Graph::arg_ptrs(const Node& n, Node** buf) {
+  Node** ptrs = buf;
+  if (n.nargs > kInlineArgs) {
+    scratch_args_.resize(n.nargs);
+    ptrs = scratch_args_.data();
+  }
+  const uint32_t* ids = args(n);
+  for (uint32_t i = 0; i < n.nargs; ++i) ptrs[i] = &nodes_[ids[i]];
+  return ptrs;
 }
 
 void Graph::set_executor(Executor* ex) {
@@ -220,11 +223,8 @@ void Graph::forward_node(uint32_t id) {
 void Graph::backward_node(uint32_t id) { run_backward(nodes_[id]); }
 
 void Graph::run_forward(Node& n) {
-  scratch_args_.clear();
-  const uint32_t* ids = args(n);
-  for (uint32_t i = 0; i < n.nargs; ++i) scratch_args_.push_back(&nodes_[ids[i]]);
-  ops::Ctx c{*be_, this, n, scratch_args_.data(), int(n.nargs)};
-  ops::def(n.op).forward(c);
+  Node* buf[kInlineArgs];
+  ops::def(n.op).forward(ops::Ctx{*be_, this, n, arg_ptrs(n, buf), int(n.nargs)});
   if (check_finite_) check_node_finite(n, false);
 }
 
@@ -248,14 +248,12 @@ void Graph::run_forward_checked(Node& n) {
 }
 
 void Graph::run_backward(Node& n) {
-  scratch_args_.clear();
-  const uint32_t* ids = args(n);
-  for (uint32_t i = 0; i < n.nargs; ++i) scratch_args_.push_back(&nodes_[ids[i]]);
-  ops::Ctx c{*be_, this, n, scratch_args_.data(), int(n.nargs)};
-  ops::def(n.op).backward(c);
+  Node* buf[kInlineArgs];
+  Node** ptrs = arg_ptrs(n, buf);
+  ops::def(n.op).backward(ops::Ctx{*be_, this, n, ptrs, int(n.nargs)});
   if (check_finite_)
     for (uint32_t i = 0; i < n.nargs; ++i)
-      if (scratch_args_[i]->needs_grad) check_node_finite(*scratch_args_[i], true);
+      if (ptrs[i]->needs_grad) check_node_finite(*ptrs[i], true);
 }
 
 void Graph::check_node_finite(const Node& n, bool grad) const {

@@ -100,6 +100,12 @@ Shape affine_shape(const ShapeArgs& sa) {
   const Shape& b = sa.s(0);
   int64_t batch = sa.common_batch();
   for (int i = 1; i < sa.nargs; i += 2) {
+    const Shape& w = sa.s(i);
+    const Shape& x = sa.s(i + 1);
+    // The common case is checked without building names; errors rebuild them for the message.
+    bool fast_ok = w.nd() == 2 && x.nd() == 1 && w.dim(1) == x.dim(0) && b.nd() == 1 && w.dim(0) == b.dim(0) &&
+                   w.batch() == 1;
+    if (fast_ok) continue;
     std::string wn = "W" + std::to_string((i + 1) / 2), xn = "x" + std::to_string((i + 1) / 2);
     Shape p = product_shape(sa, i, i + 1, wn.c_str(), xn.c_str());
     if (!p.same_dims(b))
