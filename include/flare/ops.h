@@ -5,6 +5,7 @@
 /// Broadcasting: element-wise ops take operands of the same shape, or of batch 1 against batch
 /// B, or a one-element operand against anything.
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "flare/graph.h"
@@ -51,6 +52,8 @@ Expr log_sigmoid(const Expr& x);
 Expr matmul(const Expr& a, const Expr& b);
 /// b + W1*x1 + W2*x2 + ... (DyNet's affine_transform): args = {b, W1, x1, W2, x2, ...}.
 Expr affine(const std::vector<Expr>& args);
+/// The same without building a vector (no heap allocation): affine({b, W, x}).
+Expr affine(std::initializer_list<Expr> args);
 /// Matrix transpose per example; a vector [n] becomes a row [1,n].
 Expr transpose(const Expr& x);
 /// Inner product of two same-shaped operands -> one value per example.
@@ -63,6 +66,7 @@ Expr squared_distance(const Expr& a, const Expr& b);
 Expr reshape(const Expr& x, const Shape& dims);
 /// Concatenation along dim (negative counts from the end); batches must agree (or be 1).
 Expr concat(const std::vector<Expr>& xs, int dim = 0);
+Expr concat(std::initializer_list<Expr> xs, int dim = 0);
 /// Elements [begin, end) along dim.
 Expr slice(const Expr& x, int dim, int64_t begin, int64_t end);
 /// Consecutive slices of the given sizes along dim (they must add up to the dim).

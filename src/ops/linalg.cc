@@ -229,6 +229,10 @@ Expr affine(const std::vector<Expr>& args) {
   if (args.empty()) throw ShapeError("affine: needs b followed by (W, x) pairs; got no arguments");
   return args[0].graph().add(OpId::Affine, args.data(), uint32_t(args.size()));
 }
+Expr affine(std::initializer_list<Expr> args) {
+  if (args.size() == 0) throw ShapeError("affine: needs b followed by (W, x) pairs; got no arguments");
+  return args.begin()->graph().add(OpId::Affine, args.begin(), uint32_t(args.size()));
+}
 Expr transpose(const Expr& x) { return x.graph().add(OpId::Transpose, {x}); }
 Expr dot(const Expr& a, const Expr& b) { return a.graph().add(OpId::Dot, {a, b}); }
 Expr squared_distance(const Expr& a, const Expr& b) { return a.graph().add(OpId::SquaredDistance, {a, b}); }

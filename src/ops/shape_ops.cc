@@ -210,6 +210,14 @@ Expr slice(const Expr& x, int dim, int64_t begin, int64_t end) {
   return x.graph().add(OpId::Slice, {x}, a);
 }
 
+Expr concat(std::initializer_list<Expr> xs, int dim) {
+  if (xs.size() == 0) throw ShapeError("concat: needs at least one argument; got none");
+  if (xs.size() == 1) return *xs.begin();
+  Attrs a;
+  a.i[0] = dim;
+  return xs.begin()->graph().add(OpId::Concat, xs.begin(), uint32_t(xs.size()), a);
+}
+
 std::vector<Expr> split(const Expr& x, int dim, const std::vector<int64_t>& sizes) {
   int d = x.shape().axis(dim, "split");
   int64_t total = 0;
