@@ -1,9 +1,11 @@
 // Forward values of every module against PyTorch with identical weights
-// (tests/nn/golden/make_golden.py wrote golden.json), in float64 and float32.
+// (tests/nn/golden/make_golden.py wrote golden.json), in float64 and float32, on the CPU and,
+// where one is available, a CUDA device.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "nn/nn_test_util.h"
@@ -38,7 +40,8 @@ Shape shape_of(const json& spec) {
 // One golden case run on a model of one dtype.
 class Case {
  public:
-  Case(const std::string& name, DType t) : spec_(golden().at("cases").at(name)), model_(t), t_(t) {}
+  Case(const std::string& name, DType t, Device d)
+      : spec_(golden().at("cases").at(name)), model_(t, d), t_(t), g_(d) {}
   const json& config() const { return spec_.at("config"); }
   Model& model() { return model_; }
   Graph& graph() { return g_; }
@@ -79,11 +82,19 @@ class Case {
   size_t checked_ = 0;
 };
 
-class Golden : public ::testing::TestWithParam<DType> {};
+// (dtype, device): CUDA cases skip where no GPU is available.
+class Golden : public ::testing::TestWithParam<std::tuple<DType, Device>> {
+ protected:
+  void SetUp() override {
+    if (!device_available(device())) GTEST_SKIP() << "no " << device().str() << " device available";
+  }
+  DType dtype() const { return std::get<0>(GetParam()); }
+  Device device() const { return std::get<1>(GetParam()); }
+};
 
 TEST_P(Golden, Linear) {
   for (const char* name : {"linear", "linear_nobias"}) {
-    Case c(name, GetParam());
+    Case c(name, dtype(), device());
     LinearOptions o;
     o.bias = c.config().at("bias").get<bool>();
     Linear lin(c.model(), c.config().at("in"), c.config().at("out"), o);
@@ -95,7 +106,7 @@ TEST_P(Golden, Linear) {
 
 TEST_P(Golden, MLP) {
   for (const char* name : {"mlp_tanh", "mlp_relu"}) {
-    Case c(name, GetParam());
+    Case c(name, dtype(), device());
     MLPOptions o;
     o.activation = parse_activation(c.config().at("activation"));
     o.dropout = 0.5;  // evaluation mode below: no dropout
@@ -108,7 +119,7 @@ TEST_P(Golden, MLP) {
 }
 
 TEST_P(Golden, LSTMCell) {
-  Case c("lstm_cell", GetParam());
+  Case c("lstm_cell", dtype(), device());
   LSTMCell cell(c.model(), c.config().at("in"), c.config().at("hidden"));
   c.set_params();
   RNNState s = cell(c.input("x"), {c.input("h"), c.input("c")});
@@ -124,7 +135,7 @@ TEST_P(Golden, LSTMCell) {
 }
 
 TEST_P(Golden, GRUCell) {
-  Case c("gru_cell", GetParam());
+  Case c("gru_cell", dtype(), device());
   GRUCell cell(c.model(), c.config().at("in"), c.config().at("hidden"));
   c.set_params();
   c.expect("h", cell(c.input("x"), {c.input("h"), Expr()}).h);
@@ -133,7 +144,7 @@ TEST_P(Golden, GRUCell) {
 }
 
 TEST_P(Golden, BidirectionalStackedLSTM) {
-  Case c("bilstm", GetParam());
+  Case c("bilstm", dtype(), device());
   RNNOptions o;
   o.layers = c.config().at("layers");
   o.direction = Direction::bidirectional;
@@ -153,7 +164,7 @@ TEST_P(Golden, BidirectionalStackedLSTM) {
 }
 
 TEST_P(Golden, ReverseGRU) {
-  Case c("gru_reverse", GetParam());
+  Case c("gru_reverse", dtype(), device());
   RNNOptions o;
   o.cell = CellType::gru;
   o.direction = Direction::reverse;
@@ -168,7 +179,7 @@ TEST_P(Golden, ReverseGRU) {
 }
 
 TEST_P(Golden, Embedding) {
-  Case c("embedding", GetParam());
+  Case c("embedding", dtype(), device());
   Embedding e(c.model(), c.config().at("vocab"), c.config().at("dim"));
   c.set_params();
   c.expect("y", e.forward(c.graph(), c.ids("ids")));
@@ -176,7 +187,7 @@ TEST_P(Golden, Embedding) {
 }
 
 TEST_P(Golden, TreeLSTM) {
-  Case c("treelstm", GetParam());
+  Case c("treelstm", dtype(), device());
   TreeLSTM tree(c.model(), c.config().at("in"), c.config().at("hidden"));
   c.set_params();
   TreeLSTM::Params p = tree.bind(c.graph());
@@ -189,8 +200,13 @@ TEST_P(Golden, TreeLSTM) {
   c.done();
 }
 
-INSTANTIATE_TEST_SUITE_P(Dtypes, Golden, ::testing::Values(DType::f64, DType::f32),
-                         [](const ::testing::TestParamInfo<DType>& i) { return std::string(dtype_name(i.param)); });
+INSTANTIATE_TEST_SUITE_P(Modules, Golden,
+                         ::testing::Combine(::testing::Values(DType::f64, DType::f32),
+                                            ::testing::Values(Device::cpu(), Device::cuda())),
+                         [](const ::testing::TestParamInfo<std::tuple<DType, Device>>& i) {
+                           return std::string(dtype_name(std::get<0>(i.param))) + "_" +
+                                  (std::get<1>(i.param).is_cpu() ? "cpu" : "cuda");
+                         });
 
 }  // namespace
 }  // namespace flare::nn

@@ -17,7 +17,8 @@
 ///     };
 ///
 /// Modules are neither copyable nor movable (parents and graphs point at them): hold them as
-/// members or through unique_ptr. A module must not outlive its model.
+/// members or through unique_ptr. A module must not outlive its model. Parameters live in the
+/// model, not the module: when a constructor throws, those it had created stay (names taken).
 #include <string>
 #include <vector>
 
