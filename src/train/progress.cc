@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace flare::train::detail {
@@ -70,20 +71,21 @@ void Progress::update(int64_t done, double mean_loss) {
     return;
   }
   const int decile = total_ ? int(10 * done / total_) : 10;
-  if (decile > last_decile_ && done < total_) {
+  if (decile > last_decile_ && done < total_ && secs - std::max(last_draw_, 0.0) >= plain_interval_) {
     last_decile_ = decile;
+    last_draw_ = secs;
     std::fprintf(out_, "%s\n", line(done, mean_loss, secs).c_str());
     std::fflush(out_);
   }
 }
 
-void Progress::end_epoch(int64_t done, double mean_loss, double metric, bool best, double seconds,
-                         bool out_of_time) {
+void Progress::end_epoch(int64_t done, double mean_loss, double metric, bool best,
+                         double train_seconds, double seconds, bool out_of_time) {
   if (!out_) return;
   if (tty_) std::fputs("\r\033[K", out_);
   std::string s = "epoch " + std::to_string(epoch_) + "/" + std::to_string(epochs_) + ": " +
                   std::to_string(done) + " examples in " + format_duration(seconds);
-  s += printf_string(" (%.1f it/s)", seconds > 0 ? double(done) / seconds : 0.0);
+  s += printf_string(" (%.1f it/s)", train_seconds > 0 ? double(done) / train_seconds : 0.0);
   s += printf_string("  loss %.4f", mean_loss);
   if (!std::isnan(metric)) s += printf_string("  metric %.4f", metric);
   if (best) s += "  (best)";

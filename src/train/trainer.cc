@@ -34,8 +34,8 @@ bool better(double a, double b, bool higher) {
 }
 
 // JSON has no NaN or infinity: write null for them.
-nlohmann::json number_or_null(double v) {
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+nlohmann::ordered_json number_or_null(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
 }
 
 }  // namespace
@@ -119,6 +119,7 @@ FitResult Trainer::fit(size_t n, const StepFn& train_step, const EvalFn& evaluat
     }
     update();
     st.loss = loss_sum / double(st.examples);
+    st.train_seconds = seconds_since(epoch_start);
 
     if (evaluate) st.metric = evaluate();
     if (!o.best_checkpoint().empty() && (!evaluate || better(st.metric, result.best_metric, o.higher_is_better()))) {
@@ -131,20 +132,22 @@ FitResult Trainer::fit(size_t n, const StepFn& train_step, const EvalFn& evaluat
       result.best_metric = st.metric;
       result.best_epoch = st.epoch;
     }
-    if (scheduler_ && !schedule_per_update_) scheduler_->step();
     st.lr = optimizer_ ? optimizer_->lr() : 0.0;
+    if (scheduler_ && !schedule_per_update_) scheduler_->step();
     st.seconds = seconds_since(epoch_start);
-    progress.end_epoch(st.examples, st.loss, st.metric, st.best, st.seconds, st.out_of_time);
+    progress.end_epoch(st.examples, st.loss, st.metric, st.best, st.train_seconds, st.seconds,
+                       st.out_of_time);
 
     if (log.is_open()) {
-      nlohmann::json j = {{"epoch", st.epoch},
+      nlohmann::ordered_json j = {{"epoch", st.epoch},
                           {"examples", st.examples},
                           {"loss", number_or_null(st.loss)},
                           {"metric", number_or_null(st.metric)},
                           {"best", st.best},
                           {"lr", st.lr},
                           {"seconds", st.seconds},
-                          {"items_per_s", st.seconds > 0 ? double(st.examples) / st.seconds : 0.0},
+                          {"train_seconds", st.train_seconds},
+                          {"items_per_s", st.train_seconds > 0 ? double(st.examples) / st.train_seconds : 0.0},
                           {"elapsed_s", seconds_since(fit_start)}};
       if (st.out_of_time) j["stopped"] = "time_budget";
       log << j.dump() << '\n';

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -109,13 +110,12 @@ TEST(Trainer, TrainsLogsAndKeepsTheBestCheckpoint) {
   EXPECT_EQ(meta.at("metric"), "0.8");
   EXPECT_EQ(fresh.W.value().to_vector(), values_at_best);
 
-  // Not a terminal: plain lines, one per tenth of an epoch, and a summary per epoch.
+  // Not a terminal, and short epochs: one plain summary line per epoch.
   const std::string text = read_all(progress);
   std::fclose(progress);
   EXPECT_EQ(text.find('\r'), std::string::npos);
-  EXPECT_NE(text.find("epoch 1/3  10% 4/40"), std::string::npos) << text;
-  EXPECT_NE(text.find("it/s  loss "), std::string::npos) << text;
-  EXPECT_NE(text.find("ETA "), std::string::npos) << text;
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3) << text;
+  EXPECT_EQ(text.rfind("epoch 1/3: 40 examples in 0:00 (", 0), 0u) << text;
   EXPECT_NE(text.find("epoch 2/3: 40 examples in "), std::string::npos) << text;
   EXPECT_NE(text.find("metric 0.8000  (best)"), std::string::npos) << text;
 }
@@ -148,12 +148,31 @@ TEST(Trainer, AccumulatesUpdatesAndStepsSchedules) {
                                         .progress_stream(nullptr));
   trainer.set_scheduler(&sched);
   Graph g;
-  trainer.fit(size_t(7), [&](size_t i) {
+  FitResult r = trainer.fit(size_t(7), [&](size_t i) {
     auto [id, label] = testing::tiny_example(int64_t(i));
     return m.backprop(g, id, label);
   });
   EXPECT_EQ(opt.step_count(), 2 * 3);  // ceil(7 / 3) per epoch
   EXPECT_EQ(opt.lr(), 0.25);           // two epoch steps of StepLR(gamma 0.5)
+  EXPECT_EQ(r.epochs[0].lr, 1.0);      // the lr each epoch trained with
+  EXPECT_EQ(r.epochs[1].lr, 0.5);
+}
+
+TEST(Trainer, ClipsBeforeEachUpdate) {
+  // One SGD update with lr 1 moves the parameters by exactly the clipped gradient.
+  TinyModel m(1);
+  std::vector<double> before;
+  for (Parameter* p : m.params())
+    for (double v : p->value().to_vector()) before.push_back(v);
+  optim::Sgd opt(m.params(), optim::SgdOptions(1.0));
+  Trainer trainer(m.params(), &opt, TrainerOptions().clip_norm(0.1).shuffle(false).progress_stream(nullptr));
+  Graph g;
+  trainer.fit(size_t(1), [&](size_t) { return m.backprop(g, 4, 2); });
+  double moved = 0;
+  size_t k = 0;
+  for (Parameter* p : m.params())
+    for (double v : p->value().to_vector()) moved += (v - before[k]) * (v - before[k]), ++k;
+  EXPECT_NEAR(std::sqrt(moved), 0.1, 1e-6);
 }
 
 TEST(Trainer, ResumedRunMatchesAnUninterruptedOne) {
@@ -236,12 +255,28 @@ TEST(Progress, FormatsLinesAndDurations) {
   EXPECT_EQ(p.line(250, 0.5, 2.0), "epoch 2/5  25% 250/1000  125.0 it/s  loss 0.5000  ETA 0:06");
 }
 
+TEST(Progress, PlainLinesAtEachTenth) {
+  std::FILE* f = std::tmpfile();
+  detail::Progress p(f, false, /*plain_interval_s=*/0.0);
+  p.begin_epoch(3, 4, 20);
+  for (int i = 1; i <= 20; ++i) p.update(i, 0.25);
+  p.end_epoch(20, 0.25, 0.75, true, 2.0, 3.0, true);
+  const std::string s = read_all(f);
+  std::fclose(f);
+  EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 10) << s;  // 10%..90%, then the summary
+  EXPECT_EQ(s.rfind("epoch 3/4  10% 2/20  ", 0), 0u) << s;
+  EXPECT_NE(s.find("\nepoch 3/4  90% 18/20  "), std::string::npos) << s;
+  EXPECT_NE(s.find("\nepoch 3/4: 20 examples in 0:03 (10.0 it/s)  loss 0.2500  metric 0.7500  (best)"
+                   "  [time budget reached]\n"),
+            std::string::npos) << s;
+}
+
 TEST(Progress, RedrawsInPlaceOnATerminal) {
   std::FILE* f = std::tmpfile();
   detail::Progress p(f, true);
   p.begin_epoch(1, 1, 4);
   for (int i = 1; i <= 4; ++i) p.update(i, 1.0);
-  p.end_epoch(4, 1.0, NAN, false, 0.5, false);
+  p.end_epoch(4, 1.0, NAN, false, 0.5, 0.6, false);
   const std::string s = read_all(f);
   std::fclose(f);
   EXPECT_EQ(s.rfind("\r", 0), 0u) << s;

@@ -25,14 +25,14 @@
 ///     metadata `epoch` and `metric`). Without evaluate(), the checkpoint is saved every epoch;
 ///  4. an epoch scheduler steps; one JSON object is appended to the log:
 ///     {"epoch", "examples", "loss" (mean per example), "metric" (null without evaluate),
-///      "best", "lr", "seconds", "items_per_s", "elapsed_s"} and "stopped": "time_budget" on
-///     the epoch the budget ended.
+///      "best", "lr", "seconds", "train_seconds", "items_per_s" (examples / train_seconds),
+///      "elapsed_s"} and "stopped": "time_budget" on the epoch the budget ended.
 /// The time budget is checked after every example: once `time_budget_s` seconds have passed,
 /// the pending update is applied, the epoch is evaluated, logged and the fit ends.
 ///
 /// Progress goes to `progress_stream` (stderr): a bar redrawn in place (items/s, running mean
-/// loss, ETA) when it is a terminal, else a plain line at every tenth of an epoch, and always a
-/// summary line per epoch.
+/// loss, ETA) when it is a terminal, else a plain line at every tenth of an epoch (at most one
+/// every 2 s, so short epochs print none), and always a summary line per epoch.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -85,8 +85,9 @@ struct EpochStats {
   double loss = 0;            ///< mean of train_step's return values
   double metric = std::numeric_limits<double>::quiet_NaN();  ///< NaN without evaluate
   bool best = false;          ///< the best checkpoint was saved after this epoch
-  double lr = 0;              ///< the optimizer's lr at the end of the epoch (0 without one)
-  double seconds = 0;         ///< wall time of the epoch, evaluation included
+  double lr = 0;              ///< the lr of the epoch's last update (0 without an optimizer)
+  double seconds = 0;         ///< wall time of the epoch, evaluation and checkpoint included
+  double train_seconds = 0;   ///< wall time of the training steps and updates alone
   bool out_of_time = false;   ///< the time budget ended this epoch
 };
 
