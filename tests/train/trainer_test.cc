@@ -115,7 +115,7 @@ TEST(Trainer, TrainsLogsAndKeepsTheBestCheckpoint) {
   std::fclose(progress);
   EXPECT_EQ(text.find('\r'), std::string::npos);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3) << text;
-  EXPECT_EQ(text.rfind("epoch 1/3: 40 examples in 0:00 (", 0), 0u) << text;
+  EXPECT_EQ(text.rfind("epoch 1/3: 40 examples in ", 0), 0u) << text;
   EXPECT_NE(text.find("epoch 2/3: 40 examples in "), std::string::npos) << text;
   EXPECT_NE(text.find("metric 0.8000  (best)"), std::string::npos) << text;
 }
@@ -225,7 +225,7 @@ TEST(Trainer, StopsAtTheTimeBudget) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_TRUE(r.out_of_time);
   EXPECT_LT(r.epochs.size(), 10u);
-  EXPECT_LT(secs, 1.0);
+  EXPECT_LT(secs, 5.0);
   EXPECT_EQ(size_t(evals), r.epochs.size());  // the last, partial epoch is evaluated too
   EXPECT_TRUE(r.epochs.back().out_of_time);
   const auto log = read_log(dir.file("log"));

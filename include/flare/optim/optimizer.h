@@ -19,7 +19,9 @@
 /// terms (Adam's bias correction, Adagrad's lr decay, SGD's first-step rule) use the optimizer's
 /// global step count, not a per-row count. Consequently a sparse update equals the dense one
 /// exactly when the update of an element whose gradient is zero is a no-op: SGD without
-/// momentum and weight decay, and Adagrad without weight decay.
+/// momentum and weight decay, and Adagrad without weight decay. A sparse parameter must get its
+/// gradient through lookup() only: gradient reaching other rows (say, from g.param(table)) is
+/// neither applied nor cleared.
 ///
 /// Step count: step_count() counts calls to step(); the t-th call uses t (starting at 1).
 /// A parameter has state (zeros, or the slot's initial value) from the first step() or state()
