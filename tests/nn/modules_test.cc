@@ -3,11 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
-#include <fstream>
 #include <map>
 
 #include "flare/io/tree.h"
+#include "io/io_test_util.h"
 #include "nn/nn_test_util.h"
 
 namespace flare::nn {
@@ -224,11 +223,9 @@ TEST(Modules, FixedEmbeddingFromGloVeText) {
 }
 
 TEST(Modules, FixedEmbeddingFileErrorsNameFileAndLine) {
-  const std::string path = std::string(FLARE_BINARY_DIR) + "/nn_fixed_embedding_bad.txt";
-  {
-    std::ofstream out(path);
-    out << "a 1 2\nb 3\n";
-  }
+  io::testing::TempDir dir;
+  const std::string path = dir.file("bad_vectors.txt");
+  io::testing::write_file(path, "a 1 2\nb 3\n");
   Model m;
   try {
     FixedEmbedding e(m, path);
@@ -239,7 +236,6 @@ TEST(Modules, FixedEmbeddingFileErrorsNameFileAndLine) {
   EXPECT_EQ(m.size(), 0u);
   EXPECT_EQ(m.current_scope(), "");
   EXPECT_THROW(FixedEmbedding(m, path + ".missing"), IoError);
-  std::remove(path.c_str());
 }
 
 TEST(Modules, TreeLSTMEncodesTreesBottomUp) {
