@@ -37,10 +37,10 @@ void throw_cublas(cublasStatus_t s, const char* what, const char* file, int line
 
 void PinnedStaging::upload(void* dst, const void* src, size_t bytes, cudaStream_t stream) {
   std::lock_guard<std::mutex> lock(mu_);
-  Slot& s = slots_[next_++ % (sizeof slots_ / sizeof slots_[0])];
+  Slot& s = slots_[next_++ % kSlots];
   if (!s.done) FLARE_CUDA_CHECK(cudaEventCreateWithFlags(&s.done, cudaEventDisableTiming));
-  // The copy that last read this buffer must have run before it is overwritten; with eight
-  // buffers in rotation it nearly always has.
+  // The copy that last read this buffer must have run before it is overwritten; with
+  // kSlots buffers in rotation it nearly always has.
   if (s.pending) FLARE_CUDA_CHECK(cudaEventSynchronize(s.done));
   s.pending = false;
   if (s.capacity < bytes) {

@@ -17,10 +17,12 @@ namespace flare::cuda {
 
 /// Host-to-device copies through a ring of pinned buffers: the copy is queued on the stream
 /// and the caller's memory may be reused at once. A buffer is written again only after the
-/// copy that last read it has run (an event per buffer).
+/// copy that last read it has run (an event per buffer), so the host runs at most kSlots
+/// uploads ahead of the GPU.
 class PinnedStaging {
  public:
   static constexpr size_t kMaxBytes = size_t(1) << 20;  // larger copies bypass the ring
+  static constexpr unsigned kSlots = 32;
   PinnedStaging() = default;
   PinnedStaging(const PinnedStaging&) = delete;
   PinnedStaging& operator=(const PinnedStaging&) = delete;
@@ -34,7 +36,7 @@ class PinnedStaging {
     bool pending = false;
   };
   std::mutex mu_;
-  Slot slots_[8];
+  Slot slots_[kSlots];
   unsigned next_ = 0;
 };
 
