@@ -193,6 +193,8 @@ int run_synthetic(const std::string& task, const SyntheticArgs& args, const Synt
     };
     tp = train_for(args.seconds, n_batches, B, args.seed, step);
     const StaticPlanStats& st = sg.stats();
+    // plan_unshared_bytes is what an eager graph allocates for the same values and gradients
+    // (each its own memory); plan_buffer_bytes what the plan needs with reuse.
     extra = {{"plan_forward_nodes", st.forward_nodes}, {"plan_backward_nodes", st.backward_nodes},
              {"plan_buffer_bytes", st.buffer_bytes}, {"plan_unshared_bytes", st.unshared_bytes},
              {"plan_scratch_bytes", st.scratch_bytes}};
