@@ -138,6 +138,10 @@ class Graph {
   /// Drops every node; keeps the memory for the next graph. Invalidates all Exprs.
   void clear();
   uint32_t size() const { return uint32_t(nodes_.size()); }
+  /// A number no other graph, and no earlier life of this one, has had: it changes at clear().
+  /// Executors that keep per-graph state use it to tell a rebuilt (or another) graph from the
+  /// one they ran, since node ids and even addresses repeat.
+  uint64_t epoch() const { return epoch_; }
   /// Device memory held by the graph's arena, and in use now (bytes).
   size_t arena_capacity() const { return arena_.capacity(); }
 
@@ -207,6 +211,7 @@ class Graph {
   bool debug_checks_ = false;
   Executor* executor_ = nullptr;
   uint32_t pending_ = 0;  // first node without a value (lazy mode)
+  uint64_t epoch_ = 0;
 };
 
 /// The seed new graphs and initialisers start from (default 42); set it for reproducible runs.

@@ -12,6 +12,7 @@ namespace {
 std::atomic<uint64_t> g_seed{42};
 std::atomic<uint64_t> g_graph_counter{0};
 std::atomic<bool> g_detect_anomaly{false};
+std::atomic<uint64_t> g_epoch{0};
 }  // namespace
 
 void manual_seed(uint64_t s) {
@@ -52,7 +53,8 @@ Graph::Graph(Device device)
       host_arena_(flare::backend(Device::cpu()), 64 << 10),
       // Each graph gets its own stream: graphs built in the same order get the same numbers.
       seed_(g_seed.load() + 0x9e3779b97f4a7c15ULL * (g_graph_counter++)),
-      check_finite_(g_detect_anomaly.load()) {
+      check_finite_(g_detect_anomaly.load()),
+      epoch_(++g_epoch) {
   nodes_.reserve(1024);
   arg_ids_.reserve(2048);
 }
@@ -66,6 +68,7 @@ void Graph::set_seed(uint64_t s) {
 
 void Graph::clear() {
   pending_ = 0;
+  epoch_ = ++g_epoch;
   nodes_.clear();
   arg_ids_.clear();
   arena_.reset();

@@ -1,0 +1,350 @@
+// The auto-batcher's forward pass: plan the pending nodes (autobatch_schedule.cc), then run each
+// group, batched groups as one call of the op on a synthetic node.
+//
+// A synthetic node has the op and attributes of the group's members, the output shape of a
+// member with the batch of all of them (flat element-wise groups: [all elements]), and its
+// value is one block that holds every member's value in member order: after the call each
+// member's value points at its slice, nothing is copied out. Its arguments are either a real
+// node shared by every member (batch 1, broadcast by the op) or a synthetic node whose value is
+// the members' arguments one after another: the members' own memory when that is already
+// contiguous in member order, else a temporary they are gathered into (counted in the stats).
+// Per-example index lists (pick, lookup, pick_neg_log_softmax) are concatenated. The op's own
+// shape rule checks each new combination once per signature; a combination it rejects (an op
+// that does not broadcast a shared argument, say) is retried with every argument stacked, and
+// then run member by member.
+#include <algorithm>
+#include <cstring>
+
+#include "exec/autobatch_impl.h"
+
+namespace flare {
+
+using autobatch::ArgKind;
+using autobatch::ArgRef;
+using autobatch::Clock;
+using autobatch::Group;
+using autobatch::GroupKind;
+using autobatch::kNone;
+
+namespace {
+
+bool has_indices(OpId op) { return op == OpId::Pick || op == OpId::Lookup || op == OpId::PickNegLogSoftmax; }
+bool is_random(OpId op) { return op == OpId::Dropout || op == OpId::GaussianNoise; }
+
+bool rule_accepts(const ops::OpDef& d, OpId op, Node** args, int nargs, const Attrs& at, DType t,
+                  const Shape& want) {
+  try {
+    ops::ShapeArgs sa{op, args, nargs, at, t};
+    return d.shape(sa) == want;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+[[noreturn]] void value_anomaly(const Graph& g, uint32_t id, uint32_t group_size) {
+  const Node& n = g.node(id);
+  throw AnomalyError("anomaly: non-finite value from node " + std::to_string(id) + " (" + op_name(n.op) +
+                     ", shape " + n.shape.str() + ", computed in an auto-batched group of " +
+                     std::to_string(group_size) + ")");
+}
+
+}  // namespace
+
+void Autobatch::Impl::forward(Graph& g, uint32_t begin, uint32_t end) {
+  const auto t0 = Clock::now();
+  if (st.graph != &g || st.epoch != g.epoch() || (!st.ranges.empty() && begin < st.ranges.back().end))
+    st.reset(g);
+  if (st.group_of.size() < end) st.group_of.resize(end, kNone);
+
+  sign_nodes(g, begin, end);
+  switch (opt.strategy) {
+    case BatchStrategy::agenda: schedule_agenda(); break;
+    case BatchStrategy::depth: schedule_depth(); break;
+    case BatchStrategy::none: schedule_none(); break;
+  }
+  if (opt.plan_layout && opt.strategy != BatchStrategy::none) plan_layout(g);
+
+  const uint32_t gbegin = uint32_t(st.groups.size());
+  uint32_t off = 0;
+  for (size_t k = 0; k < plan.gsize.size(); ++k) {
+    Group G;
+    G.sig = plan.gsig[k];
+    G.op = g.node(plan.order[off]).op;
+    G.flat = plan.sigs[G.sig].flat;
+    G.mbegin = uint32_t(st.members.size());
+    G.mcount = plan.gsize[k];
+    G.kind = G.mcount >= 2 ? GroupKind::Batched : GroupKind::Solo;
+    const uint32_t gi = uint32_t(st.groups.size());
+    for (uint32_t j = 0; j < G.mcount; ++j) {
+      const uint32_t m = plan.order[off + j];
+      st.members.push_back(m);
+      st.group_of[m] = gi;
+    }
+    off += G.mcount;
+    st.groups.push_back(G);
+  }
+  st.ranges.push_back({begin, end, gbegin, uint32_t(st.groups.size())});
+  stats.schedule_seconds += autobatch::seconds_since(t0);
+
+  for (uint32_t gi = gbegin; gi < st.groups.size(); ++gi) run_group(g, gi);
+  stats.total_seconds += autobatch::seconds_since(t0);
+}
+
+void Autobatch::Impl::run_group(Graph& g, uint32_t gi) {
+  if (st.groups[gi].kind == GroupKind::Batched && run_batched(g, gi)) return;
+  Group& G = st.groups[gi];
+  G.kind = GroupKind::Solo;
+  for (uint32_t j = 0; j < G.mcount; ++j) run_solo(g, st.members[G.mbegin + j]);
+}
+
+void Autobatch::Impl::run_solo(Graph& g, uint32_t id) {
+  Node& n = g.node(id);
+  if (is_random(n.op)) {
+    n.value = g.alloc(size_t(n.shape.total()) * dtype_size(n.dtype));
+    run_random(g, n, g.node(g.args(n)[0]), &id, 1, false);
+    if (g.check_finite() && !g.backend().all_finite(n.dtype, n.value, n.shape.total())) value_anomaly(g, id, 1);
+  } else {
+    g.forward_node(id);  // checks finiteness itself when asked to
+  }
+  ++stats.nodes;
+  ++stats.forward_kernels;
+  stats.value_elements += uint64_t(n.shape.total());
+}
+
+void* Autobatch::Impl::gather(Graph& g, const Node& A, const uint32_t* mem, uint32_t k, uint32_t arg) {
+  const size_t es = dtype_size(A.dtype);
+  stats.operand_elements += uint64_t(A.shape.total());
+  auto arg_node = [&](uint32_t j) -> const Node& { return g.node(g.args(g.node(mem[j]))[arg]); };
+  const char* first = static_cast<const char*>(arg_node(0).value);
+  const char* expect = first;
+  bool contiguous = true;
+  for (uint32_t j = 0; j < k && contiguous; ++j) {
+    const Node& X = arg_node(j);
+    contiguous = X.value == expect;
+    expect = static_cast<const char*>(X.value) + size_t(X.shape.total()) * es;
+  }
+  if (contiguous) return const_cast<char*>(first);
+
+  const auto t0 = Clock::now();
+  char* buf = static_cast<char*>(g.alloc(size_t(A.shape.total()) * es));
+  Backend& be = g.backend();
+  size_t at = 0;
+  for (uint32_t j = 0; j < k;) {
+    const Node& X = arg_node(j);
+    const char* src = static_cast<const char*>(X.value);
+    size_t len = size_t(X.shape.total());
+    // Runs of arguments that follow one another in memory are one copy.
+    uint32_t e = j + 1;
+    while (e < k && arg_node(e).value == src + len * es) len += size_t(arg_node(e++).shape.total());
+    be.copy(A.dtype, buf + at * es, src, int64_t(len));
+    at += len;
+    j = e;
+  }
+  stats.copied_elements += uint64_t(A.shape.total());
+  stats.copy_seconds += autobatch::seconds_since(t0);
+  return buf;
+}
+
+bool Autobatch::Impl::run_batched(Graph& g, uint32_t gi) {
+  const Group G = st.groups[gi];
+  const uint32_t* mem = &st.members[G.mbegin];
+  const uint32_t k = G.mcount;
+  const Node& n0 = g.node(mem[0]);
+  const ops::OpDef& d = ops::def(n0.op);
+  const DType t = n0.dtype;
+  const size_t es = dtype_size(t);
+  const uint32_t nargs = n0.nargs;
+  const uint32_t* a0 = g.args(n0);
+
+  int64_t total = 0, batch = 0;
+  for (uint32_t j = 0; j < k; ++j) {
+    const Shape& s = g.node(mem[j]).shape;
+    total += s.total();
+    batch += s.batch();
+  }
+  const Shape ys = G.flat ? Shape({total}) : n0.shape.with_batch(batch);
+
+  // Per-example index lists, concatenated (one id repeated where it stood for a whole batch).
+  Attrs at = n0.attrs;
+  at.aux = nullptr;
+  if (has_indices(n0.op)) {
+    int32_t* idx = g.alloc_indices(size_t(batch));
+    int64_t pos = 0;
+    for (uint32_t j = 0; j < k; ++j) {
+      const Node& m = g.node(mem[j]);
+      const int64_t nb = m.shape.batch();
+      if (m.attrs.n_idx == nb)
+        std::copy(m.attrs.idx, m.attrs.idx + nb, idx + pos);
+      else if (m.attrs.n_idx == 1)
+        std::fill(idx + pos, idx + pos + nb, m.attrs.idx[0]);
+      else
+        return false;
+      pos += nb;
+    }
+    at.idx = idx;
+    at.n_idx = batch;
+  }
+
+  // Which arguments stay shared: parameters and broadcast arguments (their identity is part of
+  // the signature), lookup tables, and batch-1 arguments that happen to be one node for all.
+  // Affine's x operands are always stacked: its forward reads a batch-1 x as if it had the
+  // output's batch (a kernel bug that eager mode shares when it mixes such pairs).
+  uint64_t shared = 0;
+  if (!G.flat)
+    for (uint32_t i = 0; i < nargs && i < 64; ++i) {
+      const Node& A0 = g.node(a0[i]);
+      if (A0.shape.batch() != n0.shape.batch()) {
+        shared |= uint64_t(1) << i;
+        continue;
+      }
+      if (n0.op == OpId::Affine && i >= 2 && i % 2 == 0) continue;
+      bool s = A0.op == OpId::Param || (d.batching == ops::BatchKind::Lookup && i == 0);
+      if (!s && A0.shape.batch() == 1) {
+        s = true;
+        for (uint32_t j = 1; j < k && s; ++j) s = g.args(g.node(mem[j]))[i] == a0[i];
+      }
+      if (s) shared |= uint64_t(1) << i;
+    }
+
+  // Synthetic argument nodes (shapes only, for the check).
+  ptrs.resize(nargs);
+  const size_t syn_mark = st.syn.size();
+  auto build_args = [&](uint64_t mask) {
+    st.syn.resize(syn_mark);
+    for (uint32_t i = 0; i < nargs; ++i) {
+      Node& A0 = g.node(a0[i]);
+      if (i < 64 && (mask >> i & 1)) {
+        ptrs[i] = &A0;
+        continue;
+      }
+      Node& A = st.syn.emplace_back();
+      A.op = OpId::Input;
+      A.dtype = A0.dtype;
+      A.needs_grad = A0.needs_grad;
+      if (G.flat) {
+        int64_t n = 0;
+        for (uint32_t j = 0; j < k; ++j) n += g.node(g.args(g.node(mem[j]))[i]).shape.total();
+        A.shape = Shape({n});
+      } else {
+        A.shape = A0.shape.with_batch(A0.shape.batch() * k);
+      }
+      ptrs[i] = &A;
+    }
+  };
+  autobatch::Plan::Sig& sig = plan.sigs[G.sig];
+  // Random ops stack their argument always: run_random reads it element by element.
+  uint64_t mask = is_random(n0.op) ? 0 : shared;
+  const bool cacheable = nargs <= 64;
+  if (G.flat || is_random(n0.op)) {
+    build_args(mask);
+  } else if (cacheable && sig.checked && sig.checked_mask == shared) {
+    if (sig.checked == 3) return false;
+    if (sig.checked == 2) mask = 0;
+    build_args(mask);
+  } else {
+    build_args(mask);
+    uint8_t outcome = 1;
+    if (!rule_accepts(d, n0.op, ptrs.data(), int(nargs), at, t, ys)) {
+      outcome = 2;
+      mask = 0;
+      build_args(mask);
+      if (!rule_accepts(d, n0.op, ptrs.data(), int(nargs), at, t, ys)) outcome = 3;
+    }
+    if (cacheable) {
+      sig.checked = outcome;
+      sig.checked_mask = shared;
+    }
+    if (outcome == 3) {
+      st.syn.resize(syn_mark);
+      return false;
+    }
+  }
+
+  // Data: the members' arguments in place or gathered, and one block for every output.
+  Group& GR = st.groups[gi];
+  GR.abegin = uint32_t(st.args.size());
+  {
+    size_t next_syn = syn_mark;
+    for (uint32_t i = 0; i < nargs; ++i) {
+      if (i < 64 && (mask >> i & 1)) {
+        st.args.push_back({ArgKind::Shared, a0[i]});
+        continue;
+      }
+      Node& A = st.syn[next_syn];
+      A.value = gather(g, A, mem, k, i);
+      st.args.push_back({ArgKind::Stacked, uint32_t(next_syn)});
+      ++next_syn;
+    }
+  }
+  char* base = static_cast<char*>(g.alloc(size_t(total) * es));
+  Node& y = st.syn.emplace_back(n0.op, t, n0.needs_grad, 0u, nargs, ys, at);
+  y.value = base;
+  GR.syn = uint32_t(st.syn.size() - 1);
+
+  if (is_random(n0.op))
+    run_random(g, y, *ptrs[0], mem, k, G.flat);
+  else
+    d.forward(ops::Ctx{g.backend(), &g, y, ptrs.data(), int(nargs)});
+
+  // Members' values (and the aux scratch some ops keep for backward) are slices of the block.
+  const size_t aux_per_example = n0.op == OpId::Dropout ? 0 : size_t(ptrs[0]->shape.size());
+  int64_t eoff = 0, boff = 0;
+  for (uint32_t j = 0; j < k; ++j) {
+    Node& m = g.node(mem[j]);
+    m.value = base + size_t(eoff) * es;
+    if (y.attrs.aux)
+      m.attrs.aux = static_cast<char*>(y.attrs.aux) +
+                    (n0.op == OpId::Dropout ? size_t(eoff) : size_t(boff) * aux_per_example) * es;
+    eoff += m.shape.total();
+    boff += m.shape.batch();
+  }
+  if (g.check_finite() && !g.backend().all_finite(t, base, total))
+    for (uint32_t j = 0; j < k; ++j) {
+      const Node& m = g.node(mem[j]);
+      if (!g.backend().all_finite(t, m.value, m.shape.total())) value_anomaly(g, mem[j], k);
+    }
+
+  ++stats.forward_kernels;
+  ++stats.batched_groups;
+  stats.batched_nodes += k;
+  stats.nodes += k;
+  stats.value_elements += uint64_t(total);
+  return true;
+}
+
+// Dropout and gaussian noise, as their ops compute them, except that each member draws the
+// numbers eager mode would have given it (its own offset in the graph's stream), so seeded runs
+// match eager mode exactly however the nodes were grouped. Members whose offsets follow one
+// another draw in one call.
+void Autobatch::Impl::run_random(Graph& g, Node& y, Node& x, const uint32_t* mem, uint32_t k, bool) {
+  Backend& be = g.backend();
+  const DType t = y.dtype;
+  const size_t es = dtype_size(t);
+  const int64_t n = y.shape.total();
+  const bool drop = y.op == OpId::Dropout;
+  const double p = y.attrs.f[0];
+  char* out = static_cast<char*>(drop ? g.alloc(size_t(n) * es) : y.value);
+  if (drop) y.attrs.aux = out;
+  int64_t at = 0;
+  for (uint32_t j = 0; j < k;) {
+    const uint64_t o = plan.rnd_off[mem[j] - plan.begin];
+    int64_t len = g.node(mem[j]).shape.total();
+    uint32_t e = j + 1;
+    while (e < k && plan.rnd_off[mem[e] - plan.begin] == o + uint64_t(len)) len += g.node(mem[e++]).shape.total();
+    if (drop)
+      be.random(Dist::Bernoulli, t, out + size_t(at) * es, len, 1.0 - p, 1.0 / (1.0 - p), g.seed(), o);
+    else
+      be.random(Dist::Normal, t, out + size_t(at) * es, len, 0.0, p, g.seed(), o);
+    at += len;
+    j = e;
+  }
+  if (drop) {
+    Bcast bc;
+    bc.n = n;
+    be.binary(Binary::Mul, t, y.value, x.value, out, bc);
+  } else {
+    be.axpy(t, y.value, x.value, n, 1.0);
+  }
+}
+
+}  // namespace flare

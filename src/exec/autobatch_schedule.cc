@@ -1,0 +1,355 @@
+// The auto-batcher's planning: signatures, the schedule of groups, and the order of each
+// group's members (which decides where values land in memory).
+//
+// Signature. Two pending nodes may run as one call when they have the same op, dtype, attributes
+// (except per-example index lists, which are concatenated), output shape, and per argument the
+// same shape, the same needs-gradient flag and, where the argument must be shared rather than
+// stacked, the same identity. An argument must be shared when it is a parameter (every
+// example's g.param(W) is a different node over the same Parameter, so identity is the
+// Parameter), when it is a lookup's table, and when it is batch 1 against a batched node (it
+// broadcasts, so stacking would change its meaning). Element-wise ops whose arguments all have
+// the output's shape drop shapes from the signature ("flat": one call over every member's
+// elements, whatever their shapes). Ops whose registry entry says BatchKind::None run alone.
+//
+// Schedule. DyNet's by-agenda heuristic: each signature's priority is the average depth of its
+// pending nodes (depth = longest path from a computed node); repeatedly take the signature with
+// ready nodes whose priority is lowest and run all its ready nodes as one group. Shallow kinds
+// of node go first, so a kind that recurs along chains (an LSTM step) waits until every
+// example's chain has reached it. The by-depth alternative groups nodes of equal depth and
+// signature.
+//
+// Layout (our addition to DyNet's scheme). Before anything runs, every group's member order is
+// chosen so that its consumers find their stacked arguments contiguous: groups are visited from
+// the last scheduled to the first, and a group's members are ordered as its consumer groups
+// read them, earliest consumer first, argument position by argument position. For a batch of
+// LSTM chains this orders each step's group as the next step reads it, with the examples that
+// end at this step last, so every step's state arguments are a prefix of the previous step's
+// output block (no copy); a lookup group of all tokens is laid out time-major, so each step's
+// inputs are one contiguous run.
+#include <algorithm>
+#include <cstring>
+
+#include "exec/autobatch_impl.h"
+
+namespace flare {
+
+using autobatch::kNone;
+
+namespace {
+
+uint64_t mix(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+bool is_random(OpId op) { return op == OpId::Dropout || op == OpId::GaussianNoise; }
+
+void push_shape(std::vector<int64_t>& key, const Shape& s) {
+  key.push_back(s.nd());
+  for (int d = 0; d < s.nd(); ++d) key.push_back(s.dim(d));
+  key.push_back(s.batch());
+}
+
+}  // namespace
+
+void Autobatch::Impl::sign_nodes(Graph& g, uint32_t begin, uint32_t end) {
+  autobatch::Plan& p = plan;
+  const uint32_t n = end - begin;
+  p.begin = begin;
+  p.n = n;
+  p.sig.assign(n, kNone);
+  p.deps.assign(n, 0);
+  p.depth.assign(n, 0);
+  p.rnd_off.assign(n, 0);
+  p.cons_begin.assign(size_t(n) + 1, 0);
+  p.sigs.clear();
+  p.key_pool.clear();
+  if (p.table.size() < 256) p.table.resize(256);
+  std::fill(p.table.begin(), p.table.end(), 0u);
+
+  // Random ops draw from the graph's stream in recording order in eager mode; the executor
+  // gives each node the offset it would have had there, whatever order the groups run in.
+  const uint64_t rnd_base = g.take_random(0);
+  uint64_t rnd_used = 0;
+  const bool never_batch = opt.strategy == BatchStrategy::none;
+  std::vector<int64_t>& key = p.key;
+
+  for (uint32_t id = begin; id < end; ++id) {
+    const Node& nd = g.node(id);
+    if (nd.value) continue;  // leaves (inputs, parameters) come with their values
+    const uint32_t li = id - begin;
+    const uint32_t* a = g.args(nd);
+    uint32_t deps = 0, depth = 0;
+    for (uint32_t k = 0; k < nd.nargs; ++k) {
+      const uint32_t ai = a[k];
+      if (ai < begin || p.sig[ai - begin] == kNone) continue;
+      ++deps;
+      depth = std::max(depth, p.depth[ai - begin] + 1);
+      ++p.cons_begin[ai - begin + 1];
+    }
+    p.deps[li] = deps;
+    p.depth[li] = depth;
+    if (is_random(nd.op)) {
+      p.rnd_off[li] = rnd_base + rnd_used;
+      rnd_used += uint64_t(nd.shape.total());
+    }
+
+    const ops::OpDef& d = ops::def(nd.op);
+    const bool solo = never_batch || d.batching == ops::BatchKind::None;
+    bool flat = !solo && opt.flat_elementwise && d.batching == ops::BatchKind::Elementwise;
+    key.clear();
+    key.push_back(int64_t(nd.op) | int64_t(nd.dtype) << 16 | int64_t(nd.needs_grad) << 24 |
+                  int64_t(solo) << 25 | int64_t(nd.nargs) << 32);
+    if (!solo) {
+      for (uint32_t k = 0; k < nd.nargs && flat; ++k) {
+        const Node& A = g.node(a[k]);
+        flat = A.op != OpId::Param && A.shape == nd.shape;
+      }
+      key.push_back(flat);
+      for (int k = 0; k < 6; ++k) key.push_back(nd.attrs.i[k]);
+      for (int k = 0; k < 2; ++k) {
+        int64_t bits;
+        std::memcpy(&bits, &nd.attrs.f[k], sizeof bits);
+        key.push_back(bits);
+      }
+      if (!flat) push_shape(key, nd.shape);
+      for (uint32_t k = 0; k < nd.nargs; ++k) {
+        const Node& A = g.node(a[k]);
+        key.push_back(A.needs_grad);
+        if (flat) continue;
+        push_shape(key, A.shape);
+        int64_t ident = 0;
+        if (A.op == OpId::Param)
+          ident = int64_t(reinterpret_cast<uintptr_t>(A.attrs.param));
+        else if ((d.batching == ops::BatchKind::Lookup && k == 0) || A.shape.batch() != nd.shape.batch())
+          ident = -int64_t(a[k]) - 1;
+        key.push_back(ident);
+      }
+    }
+
+    // Intern the key.
+    uint64_t h = 0x84222325cbf29ce4ULL;
+    for (int64_t v : key) h = mix(h ^ uint64_t(v));
+    if (p.sigs.size() * 2 >= p.table.size()) {
+      p.table.assign(p.table.size() * 2, 0u);
+      for (uint32_t s = 0; s < p.sigs.size(); ++s) {
+        size_t slot = p.sigs[s].hash & (p.table.size() - 1);
+        while (p.table[slot]) slot = (slot + 1) & (p.table.size() - 1);
+        p.table[slot] = s + 1;
+      }
+    }
+    size_t slot = h & (p.table.size() - 1);
+    uint32_t sig = kNone;
+    while (p.table[slot]) {
+      const autobatch::Plan::Sig& s = p.sigs[p.table[slot] - 1];
+      if (s.hash == h && s.key_len == key.size() &&
+          std::equal(key.begin(), key.end(), p.key_pool.begin() + s.key_off)) {
+        sig = p.table[slot] - 1;
+        break;
+      }
+      slot = (slot + 1) & (p.table.size() - 1);
+    }
+    if (sig == kNone) {
+      sig = uint32_t(p.sigs.size());
+      autobatch::Plan::Sig s{};
+      s.hash = h;
+      s.key_off = uint32_t(p.key_pool.size());
+      s.key_len = uint32_t(key.size());
+      s.solo = solo;
+      s.flat = flat;
+      p.key_pool.insert(p.key_pool.end(), key.begin(), key.end());
+      p.sigs.push_back(s);
+      p.table[slot] = sig + 1;
+    }
+    p.sigs[sig].depth_sum += depth;
+    ++p.sigs[sig].count;
+    p.sig[li] = sig;
+  }
+  if (rnd_used) g.take_random(rnd_used);
+
+  // In-range consumers of each pending node (with multiplicity, matching deps).
+  for (uint32_t i = 0; i < n; ++i) p.cons_begin[i + 1] += p.cons_begin[i];
+  p.cons.resize(p.cons_begin[n]);
+  p.tmp.assign(p.cons_begin.begin(), p.cons_begin.end() - 1);
+  for (uint32_t id = begin; id < end; ++id) {
+    if (p.sig[id - begin] == kNone) continue;
+    const Node& nd = g.node(id);
+    const uint32_t* a = g.args(nd);
+    for (uint32_t k = 0; k < nd.nargs; ++k)
+      if (a[k] >= begin && p.sig[a[k] - begin] != kNone) p.cons[p.tmp[a[k] - begin]++] = id;
+  }
+  p.order.clear();
+  p.gsize.clear();
+  p.gsig.clear();
+}
+
+namespace {
+
+// Appends the group `cur` (ready nodes of one signature) to the schedule and releases the
+// nodes that become ready; returns nothing, `push` receives them.
+template <typename Push>
+void emit(autobatch::Plan& p, std::vector<uint32_t>& cur, uint32_t s, Push push) {
+  std::sort(cur.begin(), cur.end());
+  if (p.sigs[s].solo) {
+    for (uint32_t m : cur) {
+      p.order.push_back(m);
+      p.gsize.push_back(1);
+      p.gsig.push_back(s);
+    }
+  } else {
+    p.order.insert(p.order.end(), cur.begin(), cur.end());
+    p.gsize.push_back(uint32_t(cur.size()));
+    p.gsig.push_back(s);
+  }
+  for (uint32_t m : cur) {
+    const uint32_t li = m - p.begin;
+    for (uint32_t c = p.cons_begin[li]; c < p.cons_begin[li + 1]; ++c) {
+      const uint32_t ci = p.cons[c] - p.begin;
+      if (--p.deps[ci] == 0) push(p.cons[c]);
+    }
+  }
+}
+
+}  // namespace
+
+void Autobatch::Impl::schedule_agenda() {
+  autobatch::Plan& p = plan;
+  const size_t nsig = p.sigs.size();
+  if (p.ready.size() < nsig) p.ready.resize(nsig);
+  for (size_t s = 0; s < nsig; ++s) p.ready[s].clear();
+  p.active.clear();
+  auto push = [&](uint32_t id) {
+    const uint32_t s = p.sig[id - p.begin];
+    if (p.ready[s].empty()) p.active.push_back(s);
+    p.ready[s].push_back(id);
+  };
+  for (uint32_t i = 0; i < p.n; ++i)
+    if (p.sig[i] != kNone && p.deps[i] == 0) push(p.begin + i);
+  std::vector<uint32_t> cur;
+  while (!p.active.empty()) {
+    size_t best = 0;
+    double best_avg = 0;
+    for (size_t k = 0; k < p.active.size(); ++k) {
+      const autobatch::Plan::Sig& s = p.sigs[p.active[k]];
+      const double avg = s.depth_sum / s.count;
+      if (k == 0 || avg < best_avg || (avg == best_avg && p.active[k] < p.active[best])) {
+        best = k;
+        best_avg = avg;
+      }
+    }
+    const uint32_t s = p.active[best];
+    p.active[best] = p.active.back();
+    p.active.pop_back();
+    cur.clear();
+    std::swap(cur, p.ready[s]);
+    emit(p, cur, s, push);
+  }
+}
+
+void Autobatch::Impl::schedule_depth() {
+  autobatch::Plan& p = plan;
+  std::vector<uint32_t>& ids = p.tmp;
+  ids.clear();
+  for (uint32_t i = 0; i < p.n; ++i)
+    if (p.sig[i] != kNone) ids.push_back(p.begin + i);
+  std::sort(ids.begin(), ids.end(), [&](uint32_t x, uint32_t y) {
+    const uint32_t dx = p.depth[x - p.begin], dy = p.depth[y - p.begin];
+    if (dx != dy) return dx < dy;
+    const uint32_t sx = p.sig[x - p.begin], sy = p.sig[y - p.begin];
+    return sx != sy ? sx < sy : x < y;
+  });
+  std::vector<uint32_t> cur;
+  for (size_t k = 0; k < ids.size();) {
+    size_t e = k + 1;
+    const uint32_t s = p.sig[ids[k] - p.begin], d = p.depth[ids[k] - p.begin];
+    while (e < ids.size() && p.sig[ids[e] - p.begin] == s && p.depth[ids[e] - p.begin] == d) ++e;
+    cur.assign(ids.begin() + long(k), ids.begin() + long(e));
+    emit(p, cur, s, [](uint32_t) {});
+    k = e;
+  }
+}
+
+void Autobatch::Impl::schedule_none() {
+  autobatch::Plan& p = plan;
+  for (uint32_t i = 0; i < p.n; ++i) {
+    if (p.sig[i] == kNone) continue;
+    p.order.push_back(p.begin + i);
+    p.gsize.push_back(1);
+    p.gsig.push_back(p.sig[i]);
+  }
+}
+
+void Autobatch::Impl::plan_layout(Graph& g) {
+  autobatch::Plan& p = plan;
+  const uint32_t ng = uint32_t(p.gsize.size());
+  std::vector<uint32_t> goff(size_t(ng) + 1, 0);
+  for (uint32_t gi = 0; gi < ng; ++gi) goff[gi + 1] = goff[gi] + p.gsize[gi];
+  p.local_group.assign(p.n, kNone);
+  for (uint32_t gi = 0; gi < ng; ++gi)
+    for (uint32_t k = goff[gi]; k < goff[gi + 1]; ++k) p.local_group[p.order[k] - p.begin] = gi;
+
+  // Consumer groups of each batched group, in schedule order (CSR, deduplicated).
+  auto producer = [&](uint32_t a) -> uint32_t {
+    if (a < p.begin || p.sig[a - p.begin] == kNone) return kNone;
+    const uint32_t P = p.local_group[a - p.begin];
+    return p.gsize[P] >= 2 ? P : kNone;
+  };
+  p.cg_begin.assign(size_t(ng) + 1, 0);
+  std::vector<uint32_t> last(ng, kNone);
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) {
+      for (uint32_t gi = 0; gi < ng; ++gi) p.cg_begin[gi + 1] += p.cg_begin[gi];
+      p.cg.resize(p.cg_begin[ng]);
+      p.tmp.assign(p.cg_begin.begin(), p.cg_begin.end() - 1);
+      std::fill(last.begin(), last.end(), kNone);
+    }
+    for (uint32_t C = 0; C < ng; ++C)
+      for (uint32_t k = goff[C]; k < goff[C + 1]; ++k) {
+        const Node& m = g.node(p.order[k]);
+        const uint32_t* a = g.args(m);
+        for (uint32_t j = 0; j < m.nargs; ++j) {
+          const uint32_t P = producer(a[j]);
+          if (P == kNone || P == C || last[P] == C) continue;
+          last[P] = C;
+          if (pass == 0)
+            ++p.cg_begin[P + 1];
+          else
+            p.cg[p.tmp[P]++] = C;
+        }
+      }
+  }
+
+  // Visit producers last to first; each takes the order its consumers read it in.
+  p.placed.assign(p.n, 0);
+  std::vector<uint32_t> fresh;
+  for (uint32_t P = ng; P-- > 0;) {
+    if (p.gsize[P] < 2) continue;
+    fresh.clear();
+    for (uint32_t c = p.cg_begin[P]; c < p.cg_begin[P + 1]; ++c) {
+      const uint32_t C = p.cg[c];
+      const uint32_t nargs = g.node(p.order[goff[C]]).nargs;
+      for (uint32_t j = 0; j < nargs; ++j)
+        for (uint32_t k = goff[C]; k < goff[C + 1]; ++k) {
+          const uint32_t a = g.args(g.node(p.order[k]))[j];
+          if (a < p.begin || p.sig[a - p.begin] == kNone) continue;
+          const uint32_t la = a - p.begin;
+          if (p.local_group[la] != P || p.placed[la]) continue;
+          p.placed[la] = 1;
+          fresh.push_back(a);
+        }
+    }
+    if (fresh.empty()) continue;
+    for (uint32_t k = goff[P]; k < goff[P + 1]; ++k) {
+      const uint32_t la = p.order[k] - p.begin;
+      if (!p.placed[la]) {
+        p.placed[la] = 1;
+        fresh.push_back(p.order[k]);
+      }
+    }
+    std::copy(fresh.begin(), fresh.end(), p.order.begin() + goff[P]);
+  }
+}
+
+}  // namespace flare
