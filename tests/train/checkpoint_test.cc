@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <memory>
 
@@ -181,6 +182,27 @@ TEST(Checkpoint, TruncatedFile) {
   expect_load_error(s.path, m.params(), nullptr, {s.path + ": "});
   std::filesystem::resize_file(s.path, 20);
   expect_load_error(s.path, m.params(), nullptr, {s.path + ": "});
+}
+
+TEST(Checkpoint, EveryTruncationIsACleanError) {
+  Saved s;
+  std::string bytes;
+  {
+    std::ifstream in(s.path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  TinyModel m(5);
+  optim::Adam opt(m.params());
+  const std::vector<double> before = all_values(m);
+  const std::string cut = s.dir.file("cut.safetensors");
+  // Every length through the header's start, then a stride over the rest (each load re-reads
+  // the file, so all lengths would take seconds).
+  for (size_t len = 0; len < bytes.size(); len += len < 64 ? 1 : 13) {
+    std::ofstream(cut, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(len));
+    EXPECT_THROW(load_checkpoint(cut, m.params(), &opt), IoError) << "length " << len;
+  }
+  EXPECT_EQ(all_values(m), before);
+  EXPECT_EQ(opt.step_count(), 0);
 }
 
 TEST(Checkpoint, GarbageAndMissingFiles) {
