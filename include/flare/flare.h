@@ -1,11 +1,21 @@
 #pragma once
-/// The umbrella header: everything a flare user needs.
+/// The umbrella header: everything a flare user needs. Include the narrower headers
+/// (flare/graph.h, flare/nn/linear.h, ...) to compile faster.
 #include "flare/backend.h"
 #include "flare/device.h"
 #include "flare/dtype.h"
 #include "flare/error.h"
 #include "flare/graph.h"
+#include "flare/io/datasets.h"
+#include "flare/io/embeddings.h"
+#include "flare/io/safetensors.h"
+#include "flare/io/vocab.h"
+#include "flare/nn/nn.h"
 #include "flare/ops.h"
+#include "flare/optim.h"
 #include "flare/parameter.h"
 #include "flare/shape.h"
+#include "flare/static_graph.h"
 #include "flare/tensor.h"
+#include "flare/train/checkpoint.h"
+#include "flare/train/trainer.h"
