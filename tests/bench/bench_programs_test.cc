@@ -1,0 +1,242 @@
+// Runs each data-driven benchmark program (bench/bench_<task>) twice:
+//  * on the real data for about a second, checking the result line bench/run reads (one JSON
+//    line with the standard keys, sane throughput, a dev metric in range);
+//  * on a tiny data set whose dev split repeats training examples, for a fixed number of updates
+//    (deterministic), checking that the printed dev metric beats the best constant predictor
+//    by a wide margin: the metric is a real evaluation of a model that really trained.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "flare/io/datasets.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Run {
+  int status = -1;
+  std::string out;
+};
+
+Run run(const std::string& cmd) {
+  Run r;
+  FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string binary(const std::string& name) { return std::string(FLARE_BINARY_DIR) + "/bench/" + name; }
+
+// Runs `cmd`, expecting exit status 0 and exactly one JSON object line on stdout.
+nlohmann::json result_of(const std::string& cmd) {
+  const Run r = run(cmd);
+  EXPECT_EQ(r.status, 0) << cmd;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << cmd << "\n" << r.out;
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  EXPECT_TRUE(j.is_object()) << cmd << "\n" << r.out;
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+std::vector<std::string> head_lines(const std::string& path, size_t n) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  std::string line;
+  while (out.size() < n && std::getline(in, line))
+    if (line.find_first_not_of(" \t\r") != std::string::npos) out.push_back(line);
+  return out;
+}
+
+std::vector<std::string> words_of(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+void write_lines(const fs::path& path, const std::vector<std::string>& lines) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path);
+  for (const std::string& l : lines) out << l << "\n";
+}
+
+// A scratch data directory under the build tree, emptied first.
+fs::path scratch_dir(const std::string& name) {
+  const fs::path d = fs::path(FLARE_BINARY_DIR) / "bench_programs_test" / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// The share of the most frequent entry (the accuracy of the best constant prediction).
+double majority_share(const std::vector<std::string>& labels) {
+  std::map<std::string, int> n;
+  int best = 0;
+  for (const std::string& l : labels) best = std::max(best, ++n[l]);
+  return labels.empty() ? 0 : double(best) / double(labels.size());
+}
+
+// For files split by the i % 10 == 9 rule: 70 lines cycling through the first 7, so that the
+// 7 held-out lines (9, 19, .., 69) are each of the 7 once, and each is also trained on 9 times.
+std::vector<std::string> cycled(const std::vector<std::string>& base) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < 70; ++i) out.push_back(base[i % base.size()]);
+  return out;
+}
+
+class BenchPrograms : public ::testing::Test {
+ protected:
+  void require(const std::string& bin, const std::string& data_file) {
+    if (!flare::io::find_data(data_file))
+      GTEST_SKIP() << "data file " << data_file << " not found under " << flare::io::data_dir()
+                   << " (set FLARE_DATA to the data directory)";
+    if (!fs::exists(binary(bin)))
+      GTEST_SKIP() << binary(bin) << " is not built (cmake --build <dir> --target " << bin << ")";
+  }
+
+  // The short run on the real data.
+  void check_real(const std::string& bin, const std::string& task, const std::string& flags, int sparse, double lo,
+                  double hi) {
+    const std::string cmd = binary(bin) + " --data '" + flare::io::data_dir() +
+                            "' --seconds 1 --dev-limit 50 --seed 3 --sparse " + std::to_string(sparse) + " " + flags;
+    const nlohmann::json j = result_of(cmd);
+    SCOPED_TRACE(cmd + "\n" + j.dump());
+    for (const char* key : {"task", "impl", "mode", "sparse", "examples_per_s", "words_per_s", "dev_metric",
+                            "peak_rss_mb", "dev_metric_name", "dev_examples", "seed", "train_seconds",
+                            "train_examples", "updates", "epochs"})
+      ASSERT_TRUE(j.contains(key)) << "missing key " << key;
+    EXPECT_EQ(j["task"], task);
+    EXPECT_EQ(j["impl"], "flare");
+    EXPECT_EQ(j["mode"], "eager");
+    EXPECT_EQ(j["sparse"], sparse);
+    EXPECT_EQ(j["seed"], 3);
+    EXPECT_EQ(j["dev_examples"], 50);
+    EXPECT_GE(j["updates"].get<int64_t>(), 1);
+    EXPECT_GE(j["train_seconds"].get<double>(), 1.0);
+    EXPECT_GT(j["examples_per_s"].get<double>(), 0);
+    EXPECT_GT(j["words_per_s"].get<double>(), j["examples_per_s"].get<double>());
+    EXPECT_GT(j["peak_rss_mb"].get<double>(), 1);
+    EXPECT_GE(j["dev_metric"].get<double>(), lo);
+    EXPECT_LE(j["dev_metric"].get<double>(), hi);
+  }
+
+  // The run on a tiny data set in `dir`; returns its dev metric.
+  double tiny_run(const std::string& bin, const fs::path& dir, const std::string& flags, int updates) {
+    const std::string cmd = binary(bin) + " --data '" + dir.string() + "' --seconds 120 --updates " +
+                            std::to_string(updates) + " --seed 1 " + flags;
+    const nlohmann::json j = result_of(cmd);
+    EXPECT_EQ(j.value("updates", -1), updates) << cmd << "\n" << j.dump();
+    return j.value("dev_metric", std::nan(""));
+  }
+
+  // The tagger on 7 sentences of tags/dev.txt cycled (see cycled()); `base` gets the share of
+  // the most frequent tag among the held-out tokens.
+  double tiny_tagger(const std::string& name, const std::string& flags, double& base) {
+    const auto base_lines = head_lines(flare::io::data_dir() + "/tags/dev.txt", 7);
+    const fs::path d = scratch_dir(name);
+    write_lines(d / "tags/dev.txt", cycled(base_lines));
+    std::vector<std::string> tags;
+    for (const std::string& l : base_lines)
+      for (const std::string& tok : words_of(l)) tags.push_back(tok.substr(tok.rfind('|') + 1));
+    base = majority_share(tags);
+    return tiny_run("bench_bilstm_tagger", d, flags, 200);
+  }
+};
+
+TEST_F(BenchPrograms, Treenn) {
+  require("bench_treenn", "trees/train.txt");
+  check_real("bench_treenn", "treenn", "", 0, 0.0, 1.0);
+  if (HasFailure()) return;
+  // 20 trees, trained on and evaluated on; root labels are the first number of each line.
+  const auto trees = head_lines(flare::io::data_dir() + "/trees/train.txt", 20);
+  const fs::path d = scratch_dir("treenn");
+  write_lines(d / "trees/train.txt", trees);
+  write_lines(d / "trees/dev.txt", trees);
+  std::vector<std::string> roots;
+  for (const std::string& t : trees) roots.push_back(t.substr(1, t.find(' ') - 1));
+  const double base = majority_share(roots);
+  const double acc = tiny_run("bench_treenn", d, "--sparse 1", 200);
+  EXPECT_GE(acc, base + 0.15) << "root accuracy on 20 memorised trees; a constant gets " << base;
+  EXPECT_LE(acc, 1.0);
+}
+
+TEST_F(BenchPrograms, Sentiment) {
+  require("bench_sentiment", "classes/train.txt");
+  check_real("bench_sentiment", "sentiment", "", 0, 0.0, 1.0);
+  if (HasFailure()) return;
+  const auto lines = head_lines(flare::io::data_dir() + "/classes/train.txt", 20);
+  const fs::path d = scratch_dir("sentiment");
+  write_lines(d / "classes/train.txt", lines);
+  write_lines(d / "classes/dev.txt", lines);
+  std::vector<std::string> labels;
+  for (const std::string& l : lines) labels.push_back(words_of(l).at(0));
+  const double base = majority_share(labels);
+  const double acc = tiny_run("bench_sentiment", d, "--sparse 1", 200);
+  EXPECT_GE(acc, base + 0.15) << "accuracy on 20 memorised sentences; a constant gets " << base;
+  EXPECT_LE(acc, 1.0);
+}
+
+TEST_F(BenchPrograms, BilstmTagger) {
+  require("bench_bilstm_tagger", "tags/dev.txt");
+  check_real("bench_bilstm_tagger", "bilstm-tagger", "--char 0", 0, 0.0, 1.0);
+  if (HasFailure()) return;
+  double base = 0;
+  const double acc = tiny_tagger("tagger", "--char 0 --sparse 1", base);
+  EXPECT_GE(acc, base + 0.5 * (1 - base)) << "token accuracy on memorised sentences; a constant gets " << base;
+  EXPECT_LE(acc, 1.0);
+}
+
+TEST_F(BenchPrograms, BilstmTaggerWithChar) {
+  require("bench_bilstm_tagger", "tags/dev.txt");
+  check_real("bench_bilstm_tagger", "bilstm-tagger-withchar", "--char 1", 1, 0.0, 1.0);
+  if (HasFailure()) return;
+  // Every word of the tiny set is seen 9 times, so with --char 1 all of them are rare: only the
+  // char BiLSTM represents words here.
+  double base = 0;
+  const double acc = tiny_tagger("tagger_char", "--char 1 --sparse 0", base);
+  EXPECT_GE(acc, base + 0.5 * (1 - base)) << "token accuracy on memorised sentences; a constant gets " << base;
+  EXPECT_LE(acc, 1.0);
+}
+
+TEST_F(BenchPrograms, RnnlmBatch) {
+  require("bench_rnnlm_batch", "text/dev.txt");
+  // Perplexity: above 1, and at most about the vocabulary size (~5,800 words) after a second.
+  check_real("bench_rnnlm_batch", "rnnlm-batch", "--minibatch 16", 0, 1.0, 12000.0);
+  if (HasFailure()) return;
+  const auto base_lines = head_lines(flare::io::data_dir() + "/text/dev.txt", 7);
+  const fs::path d = scratch_dir("rnnlm");
+  write_lines(d / "text/dev.txt", cycled(base_lines));
+  // The best constant prediction is the targets' unigram distribution: its perplexity is
+  // exp(entropy) of the held-out targets (each base sentence once, plus </s> each).
+  std::map<std::string, int> counts;
+  int total = 0;
+  for (const std::string& l : base_lines) {
+    for (const std::string& w : words_of(l)) ++counts[w], ++total;
+    ++counts["</s>"], ++total;
+  }
+  double entropy = 0;
+  for (const auto& [w, n] : counts) entropy -= double(n) / total * std::log(double(n) / total);
+  const double unigram = std::exp(entropy);
+  const double ppl = tiny_run("bench_rnnlm_batch", d, "--minibatch 4 --sparse 1", 80);
+  EXPECT_GT(ppl, 1.0);
+  EXPECT_LT(ppl, 0.5 * unigram) << "perplexity on memorised sentences; the unigram model gets " << unigram;
+}
+
+}  // namespace
