@@ -1,0 +1,106 @@
+#include "common/lm_model.h"
+
+#include <cmath>
+
+#include "flare/error.h"
+
+namespace flare::examples {
+
+nlohmann::json LMConfig::to_json() const {
+  return {{"embed", embed}, {"hidden", hidden}, {"layers", layers}, {"dropout", dropout}, {"sparse", sparse}};
+}
+
+LMConfig LMConfig::from_json(const nlohmann::json& j) {
+  LMConfig c;
+  c.embed = j.at("embed");
+  c.hidden = j.at("hidden");
+  c.layers = j.at("layers");
+  c.dropout = j.at("dropout");
+  c.sparse = j.at("sparse");
+  return c;
+}
+
+namespace {
+nn::RNNOptions rnn_options(const LMConfig& c) {
+  nn::RNNOptions o;
+  o.layers = c.layers;
+  o.dropout = c.dropout;
+  return o;
+}
+}  // namespace
+
+LanguageModel::LanguageModel(nn::Model& m, int64_t vocab_size, const LMConfig& c, const std::string& name)
+    : Module(m, name),
+      c_(c),
+      embed_(m, vocab_size, c.embed, nn::EmbeddingOptions{c.sparse, {}}),
+      rnn_(m, c.embed, c.hidden, rnn_options(c)),
+      drop_(m, c.dropout),
+      out_(m, c.hidden, vocab_size, {}, "out") {
+  close_scope();
+}
+
+Expr LanguageModel::loss(Graph& g, const LMBatch& b) const {
+  if (b.inputs.empty()) throw Error("LanguageModel::loss: an empty batch");
+  const Expr table = g.param(embed_.table());
+  std::vector<Expr> xs;
+  xs.reserve(b.inputs.size());
+  for (const auto& ids : b.inputs) xs.push_back(drop_(lookup(table, ids)));
+  std::vector<Expr> hs = rnn_(xs).outputs;
+  const int64_t batch = b.sequences;
+  std::vector<Expr> losses;
+  losses.reserve(hs.size());
+  for (size_t t = 0; t < hs.size(); ++t) {
+    Expr nll = pick_neg_log_softmax(out_(drop_(hs[t])), b.targets[t]);
+    if (!b.mask.empty()) nll = nll * g.input(Shape({}, batch), b.mask[t]);
+    losses.push_back(batch > 1 ? sum_batch(nll) : nll);
+  }
+  return sum(losses);
+}
+
+std::vector<double> LanguageModel::step(Graph& g, int32_t id, State& state) const {
+  const int L = rnn_.layers();
+  const bool fresh = state.h.empty();
+  Expr x = lookup(g, embed_.table(), id);
+  State next;
+  for (int l = 0; l < L; ++l) {
+    nn::RNNState s;
+    if (!fresh) s = {g.input(state.h[size_t(l)]), g.input(state.c[size_t(l)])};
+    s = rnn_.cell(l).forward(x, s);
+    next.h.push_back(s.h.value().clone());
+    next.c.push_back(s.c.value().clone());
+    x = s.h;
+  }
+  state = std::move(next);
+  return out_(x).to_vector();
+}
+
+double LMScore::perplexity() const { return targets ? std::exp(nll / double(targets)) : 0; }
+double LMScore::bits_per_token() const { return targets ? nll / double(targets) / std::log(2.0) : 0; }
+
+LMScore lm_score(const LanguageModel& model, const std::vector<LMBatch>& batches) {
+  Graph g;
+  LMScore s;
+  for (const LMBatch& b : batches) {
+    g.clear();
+    s.nll += model.loss(g, b).item();
+    s.targets += b.real_targets;
+  }
+  return s;
+}
+
+int32_t sample_index(const std::vector<double>& scores, double temperature, std::mt19937_64& gen) {
+  if (scores.empty()) throw Error("sample_index: no scores");
+  int32_t best = 0;
+  for (size_t k = 1; k < scores.size(); ++k)
+    if (scores[k] > scores[size_t(best)]) best = int32_t(k);
+  if (temperature <= 0) return best;
+  std::vector<double> p(scores.size());
+  double total = 0;
+  for (size_t k = 0; k < scores.size(); ++k) total += p[k] = std::exp((scores[k] - scores[size_t(best)]) / temperature);
+  double u = std::uniform_real_distribution<double>(0, total)(gen);
+  for (size_t k = 0; k < p.size(); ++k)
+    if ((u -= p[k]) < 0) return int32_t(k);
+  return best;
+}
+
+}  // namespace flare::examples
