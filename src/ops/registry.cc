@@ -16,6 +16,7 @@ struct Table {
     register_reduce(defs);
     register_softmax_loss(defs);
     register_random(defs);
+    register_conv(defs);
   }
 };
 

@@ -1,6 +1,7 @@
 // Samples for the op sweep: at least one good input per op (a completeness test checks), the
 // broadcasting and batching variants that have their own code paths, and bad inputs with the
 // message each must produce. Adding an op adds lines here.
+#include "flare/conv.h"
 #include "support/gradcheck.h"
 
 namespace flare::testing {
@@ -110,6 +111,29 @@ std::vector<OpSample> make_samples() {
   add(S("log_sigmoid", OpId::Count, {{Shape{5}, -4, 4}}, [](const E& x) { return log_sigmoid(x[0]); }));
   add(S("sum of list", OpId::Count, {A({3}), A({3}), A({3})}, [](const E& x) { return sum(x); }));
   add(S("node used twice", OpId::Count, {A({3})}, [](const E& x) { Expr t = tanh(x[0]); return t * t + t; }));
+  // 1-D convolution and pooling over [channels, time].
+  add(S("conv1d", OpId::Conv1d, {A({3, 7}), A({4, 3, 3}), A({4})}, [](const E& x) { return conv1d(x[0], x[1], x[2]); }));
+  add(S("conv1d no bias batched", OpId::Conv1d, {A({2, 6}, 3), A({3, 2, 2})}, [](const E& x) { return conv1d(x[0], x[1]); }));
+  add(S("conv1d same padding", OpId::Conv1d, {A({2, 5}, 2), A({3, 2, 4}), A({3})},
+        [](const E& x) { return conv1d(x[0], x[1], x[2], {1, Pad1d::same_length(), 1}); }));
+  add(S("conv1d stride 2 pad 1/2", OpId::Conv1d, {A({2, 7}, 2), A({2, 2, 3}), A({2})},
+        [](const E& x) { return conv1d(x[0], x[1], x[2], {2, Pad1d::explicit_lr(1, 2), 1}); }));
+  add(S("conv1d dilation 2", OpId::Conv1d, {A({3, 8}), A({2, 3, 3}), A({2})},
+        [](const E& x) { return conv1d(x[0], x[1], x[2], {1, Pad1d::both(1), 2}); }));
+  add(S("conv1d stride 3 dilation 2 batched", OpId::Conv1d, {A({2, 11}, 2), A({3, 2, 2})},
+        [](const E& x) { return conv1d(x[0], x[1], {3, Pad1d::none(), 2}); }));
+  add(S("conv1d width 1", OpId::Conv1d, {A({4, 3}), A({2, 4, 1}), A({2})}, [](const E& x) { return conv1d(x[0], x[1], x[2]); }));
+  add(S("max_pool1d", OpId::MaxPool1d, {A({3, 6})}, [](const E& x) { return max_pool1d(x[0], 2); }));
+  add(S("max_pool1d overlapping batched", OpId::MaxPool1d, {A({2, 7}, 2)}, [](const E& x) { return max_pool1d(x[0], 3, 2); }));
+  add(S("avg_pool1d", OpId::AvgPool1d, {A({2, 7}, 2)}, [](const E& x) { return avg_pool1d(x[0], 3, 1); }));
+  add(S("avg_pool1d global", OpId::AvgPool1d, {A({3, 5})}, [](const E& x) { return avg_pool1d(x[0], 5); }));
+  add(S("max_over_time", OpId::MaxDim, {A({3, 5}, 2)}, [](const E& x) { return max_over_time(x[0]); }));
+  add(S("avg_over_time", OpId::Count, {A({3, 5})}, [](const E& x) { return avg_over_time(x[0]); }));
+  add(S("kmax_pool", OpId::KMaxPool, {A({3, 6})}, [](const E& x) { return kmax_pool(x[0], 3); }));
+  add(S("kmax_pool batched", OpId::KMaxPool, {A({2, 5}, 3)}, [](const E& x) { return kmax_pool(x[0], 2); }));
+  add(S("batch_to_columns", OpId::BatchToColumns, {A({3}, 4)}, [](const E& x) { return batch_to_columns(x[0]); }));
+  add(S("conv1d then kmax", OpId::Count, {A({2, 6}), A({3, 2, 3}), A({3})},
+        [](const E& x) { return tanh(kmax_pool(conv1d(x[0], x[1], x[2]), 2)); }));
   return v;
 }
 
@@ -191,6 +215,32 @@ std::vector<BadSample> make_bad() {
                 "binary_log_loss: p and target must have the same shape; got p=[2] target=[3]"));
   v.push_back(B("cross_entropy shapes", OpId::Count, {Shape{2}, Shape{3}}, [](const E& x) { return cross_entropy(x[0], x[1]); },
                 "cross_entropy: scores and target distribution must have the same shape"));
+  v.push_back(B("conv1d kernel wider than input", OpId::Conv1d, {Shape{3, 4}, Shape{2, 3, 5}},
+                [](const E& x) { return conv1d(x[0], x[1]); },
+                "conv1d: kernel of width 5 (dilation 1, span 5) is wider than the padded input (4 time steps + 0 + 0 padding); got x=[3,4] W=[2,3,5]"));
+  v.push_back(B("conv1d dilated span", OpId::Conv1d, {Shape{1, 6}, Shape{1, 1, 3}},
+                [](const E& x) { return conv1d(x[0], x[1], {1, Pad1d::none(), 3}); },
+                "conv1d: kernel of width 3 (dilation 3, span 7) is wider than the padded input"));
+  v.push_back(B("conv1d channels", OpId::Conv1d, {Shape{3, 8}, Shape{2, 4, 3}}, [](const E& x) { return conv1d(x[0], x[1]); },
+                "conv1d: W has 4 input channels but x has 3; got x=[3,8] W=[2,4,3]"));
+  v.push_back(B("conv1d x rank", OpId::Conv1d, {Shape{8}, Shape{2, 1, 3}}, [](const E& x) { return conv1d(x[0], x[1]); },
+                "conv1d: x must be [channels, time]; got x=[8] W=[2,1,3]"));
+  v.push_back(B("conv1d bias", OpId::Conv1d, {Shape{3, 8}, Shape{2, 3, 3}, Shape{3}},
+                [](const E& x) { return conv1d(x[0], x[1], x[2]); },
+                "conv1d: b must be [2] (one bias per output channel); got x=[3,8] W=[2,3,3] b=[3]"));
+  v.push_back(B("conv1d stride", OpId::Conv1d, {Shape{3, 8}, Shape{2, 3, 3}},
+                [](const E& x) { return conv1d(x[0], x[1], {0, Pad1d::none(), 1}); },
+                "conv1d: stride must be at least 1, got 0"));
+  v.push_back(B("max_pool1d window", OpId::MaxPool1d, {Shape{2, 3}}, [](const E& x) { return max_pool1d(x[0], 4); },
+                "max_pool1d: window of 4 is wider than the input's 3 time steps; got x=[2,3]"));
+  v.push_back(B("avg_pool1d rank", OpId::AvgPool1d, {Shape{6}}, [](const E& x) { return avg_pool1d(x[0], 2); },
+                "avg_pool1d: x must be [channels, time]; got x=[6]"));
+  v.push_back(B("kmax_pool k", OpId::KMaxPool, {Shape({2, 3}, 2)}, [](const E& x) { return kmax_pool(x[0], 4); },
+                "kmax_pool: k = 4 is more than the input's 3 time steps; got x=[2,3]x2"));
+  v.push_back(B("batch_to_columns rank", OpId::BatchToColumns, {Shape({2, 2}, 3)}, [](const E& x) { return batch_to_columns(x[0]); },
+                "batch_to_columns: x must be a vector per batch item; got x=[2,2]x3"));
+  v.push_back(B("max_over_time rank", OpId::Count, {Shape{4}}, [](const E& x) { return max_over_time(x[0]); },
+                "max_over_time: x must be [channels, time]; got x=[4]"));
   return v;
 }
 
