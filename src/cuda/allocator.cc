@@ -37,8 +37,9 @@ void* CachingAllocator::allocate(size_t bytes) {
   }
   void* p = nullptr;
   cudaError_t e = cudaMalloc(&p, cls);
-  if (e == cudaErrorMemoryAllocation) {
-    // Out of memory: give the cached blocks back and try once more.
+  if (e != cudaSuccess) {
+    // Usually out of memory (cudaErrorMemoryAllocation): give the cached blocks back and try
+    // once more. A second failure is reported with CUDA's reason.
     cudaGetLastError();
     ++st_.oom_retries;
     release_cached_locked();
