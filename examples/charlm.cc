@@ -62,7 +62,9 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", cfg.hidden, "LSTM size")->capture_default_str();
   app.add_option("--layers", cfg.layers, "stacked LSTM layers")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--dropout", cfg.dropout, "dropout around the LSTM (training only)")->capture_default_str();
-  app.add_option("--seq-len", seq_len, "characters per training window")->capture_default_str()->check(CLI::PositiveNumber);
+  CLI::Option* seq_len_flag = app.add_option("--seq-len", seq_len, "characters per window (default: 64, or the checkpoint's)")
+                                  ->capture_default_str()
+                                  ->check(CLI::PositiveNumber);
   app.add_option("--batch", batch, "windows per update")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--lr", lr, "Adam learning rate")->capture_default_str();
   app.add_option("--clip", clip, "clip the gradient norm to this (0: no clipping)")->capture_default_str();
@@ -91,6 +93,8 @@ int main(int argc, char** argv) {
     if (!opts.load.empty()) {
       fx::ModelInfo info = fx::read_model_info(opts.load, "charlm");
       cfg = fx::LMConfig::from_json(info.config);
+      // Held-out windows of the training run's length give the same bits per character.
+      if (seq_len_flag->count() == 0) seq_len = info.config.value("seq_len", seq_len);
       vocab = info.vocab("chars");
     } else {
       vocab = fx::char_vocab(split.train);
@@ -103,6 +107,7 @@ int main(int argc, char** argv) {
     if (!opts.load.empty()) fx::load_model(opts.load, params, training ? &opt : nullptr);
     model.eval();
     fx::ModelInfo info{"charlm", cfg.to_json(), {}, ""};
+    info.config["seq_len"] = seq_len;
     info.vocabs.emplace("chars", vocab);
 
     auto finish = [&](nlohmann::json j) {

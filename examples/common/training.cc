@@ -4,9 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "common/model_file.h"
 #include "flare/error.h"
+#include "flare/optim/scheduler.h"
 #include "flare/train/trainer.h"
 
 namespace flare::examples {
@@ -35,6 +37,11 @@ TrainReport fit(const CommonOptions& opts, const std::vector<Parameter*>& params
                              .higher_is_better(hooks.higher_is_better)
                              .log_path(opts.log)
                              .progress_stream(opts.quiet ? nullptr : stderr));
+  std::unique_ptr<optim::ExponentialLR> schedule;
+  if (hooks.lr_decay != 1.0) {
+    schedule = std::make_unique<optim::ExponentialLR>(optimizer, hooks.lr_decay);
+    trainer.set_scheduler(schedule.get());
+  }
   Snapshot best;
   double best_metric = std::nan("");
   double eval_seconds = 0;

@@ -41,6 +41,8 @@ struct TrainHooks {
   double clip_norm = 0;
   /// Examples whose gradients are summed into one update.
   int64_t update_every = 1;
+  /// The learning rate is multiplied by this after every epoch (1: constant).
+  double lr_decay = 1.0;
   /// Metric name shown on the progress line ("dev accuracy").
   std::string metric_name = "dev";
 };
