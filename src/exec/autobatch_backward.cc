@@ -71,58 +71,132 @@ void Autobatch::Impl::backward(Graph& g, uint32_t root, const std::vector<uint8_
 }
 
 void Autobatch::Impl::layout_grads(Graph& g, uint32_t root, const std::vector<uint8_t>& reach) {
-  // Check the block is as Graph::backward makes it.
+  st.relaid = false;
+  for (Group& G : st.groups) {
+    G.full = false;
+    G.delta_ok = false;
+    G.grad_base = nullptr;
+  }
+  // Check the block is as Graph::backward makes it, and size what goes outside groups.
   char* lo = nullptr;
-  size_t have = 0;
+  size_t have = 0, need = 0;
   for (uint32_t i = 0; i <= root; ++i) {
+    if (!reach[i]) continue;
     const Node& n = g.node(i);
-    if (!reach[i] || n.op == OpId::Param) continue;
+    if (n.op == OpId::Param) continue;
     char* p = static_cast<char*>(n.grad);
     if (!lo) lo = p;
     if (p != lo + have) return;
-    have += align64(size_t(n.shape.total()) * dtype_size(n.dtype));
+    const size_t b = align64(size_t(n.shape.total()) * dtype_size(n.dtype));
+    have += b;
+    if (i >= st.group_of.size() || st.group_of[i] == kNone) need += b;
   }
   if (!lo) return;
 
-  auto reached = [&](uint32_t m) { return m <= root && reach[m] && g.node(m).op != OpId::Param; };
-  auto bytes = [&](uint32_t m) { return size_t(g.node(m).shape.total()) * dtype_size(g.node(m).dtype); };
-  // Room needed: each group's reached members packed, then everything else reached, aligned.
-  size_t need = 0;
-  for (const Group& G : st.groups) {
-    size_t gb = 0;
-    for (uint32_t j = 0; j < G.mcount; ++j)
-      if (reached(st.members[G.mbegin + j])) gb += bytes(st.members[G.mbegin + j]);
-    need += align64(gb);
+  // Each group's reached members packed (members are never parameters); a batched group whose
+  // members are all reached mirrors its value block (gradient = value + delta), and a chain of
+  // such groups mirrors the whole chain, so slices that span blocks stay slices.
+  std::vector<size_t>& packed = gbytes_;
+  packed.assign(st.groups.size(), 0);
+  for (size_t gi = 0; gi < st.groups.size(); ++gi) {
+    Group& G = st.groups[gi];
+    int64_t e = 0;
+    uint32_t nr = 0;
+    for (uint32_t j = 0; j < G.mcount; ++j) {
+      const uint32_t m = st.members[G.mbegin + j];
+      if (m <= root && reach[m]) {
+        e += st.melem[G.mbegin + j];
+        ++nr;
+      }
+    }
+    G.full = nr == G.mcount;
+    packed[gi] = size_t(e) * dtype_size(G.dtype);
   }
-  for (uint32_t i = 0; i <= root; ++i)
-    if (reached(i) && (i >= st.group_of.size() || st.group_of[i] == kNone)) need += align64(bytes(i));
-  if (need > have) return;
+  auto mirrored = [&](const Group& G) { return G.kind == GroupKind::Batched && G.value_base && G.full; };
+  auto chain_full = [&](uint32_t head) {
+    for (uint32_t c = head; c != kNone; c = st.groups[c].chain_next)
+      if (!mirrored(st.groups[c])) return false;
+    return true;
+  };
+  std::vector<uint8_t>& in_chain = chain_mirror_;  // group of a chain mirrored whole
+  in_chain.assign(st.groups.size(), 0);
+  for (uint32_t gi = 0; gi < st.groups.size(); ++gi) {
+    const Group& G = st.groups[gi];
+    if (!G.chain_head || G.chain_next == kNone || !chain_full(gi)) continue;
+    size_t b = 0;
+    for (uint32_t c = gi; c != kNone; c = st.groups[c].chain_next) {
+      in_chain[c] = 1;
+      b += packed[c];
+    }
+    need += align64(b);
+  }
+  for (uint32_t gi = 0; gi < st.groups.size(); ++gi)
+    if (!in_chain[gi]) need += align64(packed[gi]);
+  if (need > have) {
+    for (Group& G : st.groups) G.full = false;
+    return;
+  }
 
   Node& rn = g.node(root);
   Backend& be = g.backend();
   be.fill(rn.dtype, rn.grad, 1, 0.0);  // the seed moves with the root's slot
   char* at = lo;
-  for (const Group& G : st.groups) {
-    size_t gb = 0;
+  // Mirror one batched group (all members reached) at `base`: gradient = value + delta.
+  auto mirror = [&](Group& G, char* base) {
+    G.delta_ok = true;
+    G.delta = base - G.value_base;
+    G.grad_base = base;
+    const size_t es = dtype_size(G.dtype);
+    size_t off = 0;
     for (uint32_t j = 0; j < G.mcount; ++j) {
-      const uint32_t m = st.members[G.mbegin + j];
-      if (!reached(m)) continue;
-      g.node(m).grad = at + gb;
-      gb += bytes(m);
+      g.node(st.members[G.mbegin + j]).grad = base + off;
+      off += size_t(st.melem[G.mbegin + j]) * es;
     }
-    at += align64(gb);
+  };
+  for (uint32_t gi = 0; gi < st.groups.size(); ++gi) {
+    Group& G = st.groups[gi];
+    if (in_chain[gi]) {
+      if (!G.chain_head) continue;
+      char* chain_value = G.value_base;
+      size_t b = 0;
+      for (uint32_t c = gi; c != kNone; c = st.groups[c].chain_next) {
+        Group& C = st.groups[c];
+        mirror(C, at + (C.value_base - chain_value));
+        b += packed[c];
+      }
+      at += align64(b);
+      continue;
+    }
+    if (mirrored(G)) {
+      mirror(G, at);
+    } else {
+      const size_t es = dtype_size(G.dtype);
+      size_t gb = 0;
+      for (uint32_t j = 0; j < G.mcount; ++j) {
+        const uint32_t m = st.members[G.mbegin + j];
+        if (m > root || !reach[m]) continue;
+        g.node(m).grad = at + gb;
+        gb += size_t(st.melem[G.mbegin + j]) * es;
+      }
+      if (gb && G.full) G.grad_base = at;
+    }
+    at += align64(packed[gi]);
   }
-  for (uint32_t i = 0; i <= root; ++i)
-    if (reached(i) && (i >= st.group_of.size() || st.group_of[i] == kNone)) {
-      g.node(i).grad = at;
-      at += align64(bytes(i));
-    }
+  for (uint32_t i = 0; i <= root; ++i) {
+    if (!reach[i] || (i < st.group_of.size() && st.group_of[i] != kNone)) continue;
+    Node& n = g.node(i);
+    if (n.op == OpId::Param) continue;
+    n.grad = at;
+    at += align64(size_t(n.shape.total()) * dtype_size(n.dtype));
+  }
   be.fill(rn.dtype, rn.grad, 1, 1.0);
+  st.relaid = true;
 }
 
 void Autobatch::Impl::backward_group(Graph& g, uint32_t gi, uint32_t root, const std::vector<uint8_t>& reach) {
   const Group& G = st.groups[gi];
   const uint32_t* mem = &st.members[G.mbegin];
+  const int64_t* melem = &st.melem[G.mbegin];
   const uint32_t k = G.mcount;
   auto reached = [&](uint32_t m) { return m <= root && reach[m]; };
   if (G.kind == GroupKind::Solo) {
@@ -143,27 +217,30 @@ void Autobatch::Impl::backward_group(Graph& g, uint32_t gi, uint32_t root, const
   const size_t es = dtype_size(t);
   const int64_t total = y.shape.total();
   const uint32_t nargs = y.nargs;
-  auto elems = [&](uint32_t id) { return g.node(id).shape.total(); };
 
-  // The output gradient: the members' own slots when they are one slice.
+  // The output gradient: the members' own slots when they are one slice (by the layout, or as
+  // checked member by member when the graph's layout was kept).
   bool direct = nr == k;
-  for (uint32_t j = 0, off = 0; j < k && direct; off += uint32_t(elems(mem[j])), ++j)
-    direct = g.node(mem[j]).grad == static_cast<char*>(g.node(mem[0]).grad) + size_t(off) * es;
+  const bool laid = st.relaid && G.delta_ok;
+  if (direct && !laid) {
+    const char* base = static_cast<const char*>(g.node(mem[0]).grad);
+    int64_t off = 0;
+    for (uint32_t j = 0; j < k && direct; off += melem[j], ++j) direct = g.node(mem[j]).grad == base + size_t(off) * es;
+  }
   stats.operand_elements += uint64_t(total);
   if (direct) {
-    y.grad = g.node(mem[0]).grad;
+    y.grad = laid ? G.grad_base : g.node(mem[0]).grad;
   } else {
     const auto t0 = Clock::now();
     char* tmp = static_cast<char*>(g.alloc(size_t(total) * es));
     be.fill(t, tmp, total, 0.0);
     int64_t off = 0;
     for (uint32_t j = 0; j < k; ++j) {
-      const Node& m = g.node(mem[j]);
       if (reached(mem[j])) {
-        be.copy(t, tmp + size_t(off) * es, m.grad, m.shape.total());
-        stats.copied_elements += uint64_t(m.shape.total());
+        be.copy(t, tmp + size_t(off) * es, g.node(mem[j]).grad, melem[j]);
+        stats.copied_elements += uint64_t(melem[j]);
       }
-      off += m.shape.total();
+      off += melem[j];
     }
     y.grad = tmp;
     stats.copy_seconds += autobatch::seconds_since(t0);
@@ -177,7 +254,7 @@ void Autobatch::Impl::backward_group(Graph& g, uint32_t gi, uint32_t root, const
     return X.op == OpId::Param ? X.grad != nullptr : reached(a);
   };
   for (uint32_t i = 0; i < nargs; ++i) {
-    const autobatch::ArgRef ar = st.args[G.abegin + i];
+    const autobatch::ArgRef& ar = st.args[G.abegin + i];
     if (ar.kind == ArgKind::Shared) {
       ptrs[i] = &g.node(ar.ref);
       continue;
@@ -186,19 +263,32 @@ void Autobatch::Impl::backward_group(Graph& g, uint32_t gi, uint32_t root, const
     ptrs[i] = &A;
     A.grad = nullptr;
     if (!A.needs_grad) continue;
-    bool contiguous = nr == k;
-    const char* first = nullptr;
-    const char* expect = nullptr;
-    for (uint32_t j = 0; j < k && contiguous; ++j) {
-      const uint32_t a = g.args(g.node(mem[j]))[i];
-      const Node& X = g.node(a);
-      contiguous = has_grad(a) && (j == 0 || X.grad == expect);
-      if (j == 0) first = static_cast<const char*>(X.grad);
-      expect = static_cast<const char*>(X.grad) + size_t(X.shape.total()) * es;
-    }
+    const uint32_t* aid = &st.margs[ar.ids];
     stats.operand_elements += uint64_t(A.shape.total());
-    if (contiguous) {
-      A.grad = const_cast<char*>(first);
+    // One slice when the values were one slice and every group they lie in mirrors its values
+    // with the same delta (every member here reached); else checked node by node.
+    bool contiguous = nr == k;
+    bool by_delta = contiguous && st.relaid && ar.contiguous;
+    std::ptrdiff_t delta = 0;
+    for (uint32_t j = 0, prev = kNone; j < k && by_delta; ++j) {
+      const uint32_t P = aid[j] < st.group_of.size() ? st.group_of[aid[j]] : kNone;
+      if (P == prev) continue;
+      by_delta = P != kNone && st.groups[P].delta_ok && (prev == kNone || st.groups[P].delta == delta);
+      delta = by_delta ? st.groups[P].delta : 0;
+      prev = P;
+    }
+    if (contiguous && !by_delta) {
+      const char* expect = nullptr;
+      for (uint32_t j = 0; j < k && contiguous; ++j) {
+        const Node& X = g.node(aid[j]);
+        contiguous = has_grad(aid[j]) && (j == 0 || X.grad == expect);
+        expect = static_cast<const char*>(X.grad) + size_t(X.shape.total()) * es;
+      }
+    }
+    if (by_delta) {
+      A.grad = static_cast<char*>(A.value) + delta;
+    } else if (contiguous) {
+      A.grad = g.node(aid[0]).grad;
     } else {
       A.grad = g.alloc(size_t(A.shape.total()) * es);
       be.fill(t, A.grad, A.shape.total(), 0.0);
@@ -213,18 +303,34 @@ void Autobatch::Impl::backward_group(Graph& g, uint32_t gi, uint32_t root, const
   if (!ids.empty()) {
     const auto t0 = Clock::now();
     for (uint32_t i : ids) {
-      const char* src = static_cast<const char*>(st.syn[st.args[G.abegin + i].ref].grad);
-      int64_t off = 0;
+      const autobatch::ArgRef& ar = st.args[G.abegin + i];
+      const char* src = static_cast<const char*>(st.syn[ar.ref].grad);
+      const uint32_t* aid = &st.margs[ar.ids];
+      const int64_t per = G.flat ? 0 : st.syn[ar.ref].shape.total() / k;
+      // Runs of members whose argument gradients follow one another are one call.
+      int64_t off = 0, run_off = 0, run_n = 0;
+      char* run_dst = nullptr;
+      auto flush = [&] {
+        if (run_n) be.axpy(t, run_dst, src + size_t(run_off) * es, run_n, 1.0);
+        stats.copied_elements += uint64_t(run_n);
+        run_n = 0;
+      };
       for (uint32_t j = 0; j < k; ++j) {
-        const uint32_t a = g.args(g.node(mem[j]))[i];
-        const Node& X = g.node(a);
-        const int64_t n = X.shape.total();
-        if (reached(mem[j]) && has_grad(a)) {
-          be.axpy(t, X.grad, src + size_t(off) * es, n, 1.0);
-          stats.copied_elements += uint64_t(n);
+        const int64_t n = G.flat ? melem[j] : per;
+        if (reached(mem[j]) && has_grad(aid[j])) {
+          char* dst = static_cast<char*>(g.node(aid[j]).grad);
+          if (run_n && dst == run_dst + size_t(run_n) * es && off == run_off + run_n) {
+            run_n += n;
+          } else {
+            flush();
+            run_dst = dst;
+            run_off = off;
+            run_n = n;
+          }
         }
         off += n;
       }
+      flush();
     }
     stats.copy_seconds += autobatch::seconds_since(t0);
   }

@@ -62,19 +62,34 @@ void Autobatch::Impl::forward(Graph& g, uint32_t begin, uint32_t end) {
     case BatchStrategy::depth: schedule_depth(); break;
     case BatchStrategy::none: schedule_none(); break;
   }
-  if (opt.plan_layout && opt.strategy != BatchStrategy::none) plan_layout(g);
+  const bool planned = opt.plan_layout && opt.strategy != BatchStrategy::none;
+  plan.region = nullptr;
+  if (planned) {
+    index_groups();
+    plan_layout();
+    plan_memory(g);
+    if (plan.region_bytes) plan.region = static_cast<char*>(g.alloc(plan.region_bytes));
+  }
 
   const uint32_t gbegin = uint32_t(st.groups.size());
+  plan_gbegin = gbegin;
   uint32_t off = 0;
   for (size_t k = 0; k < plan.gsize.size(); ++k) {
     Group G;
     G.sig = plan.gsig[k];
-    G.op = g.node(plan.order[off]).op;
+    const Node& n0 = g.node(plan.order[off]);
+    G.op = n0.op;
+    G.dtype = n0.dtype;
     G.flat = plan.sigs[G.sig].flat;
     G.mbegin = uint32_t(st.members.size());
     G.mcount = plan.gsize[k];
     G.kind = G.mcount >= 2 ? GroupKind::Batched : GroupKind::Solo;
     const uint32_t gi = uint32_t(st.groups.size());
+    if (plan.region && G.kind == GroupKind::Batched) {
+      G.value_base = plan.region + plan.gbyte[k];
+      G.chain_head = plan.pred[k] == kNone;
+      G.chain_next = plan.succ[k] == kNone ? kNone : gbegin + plan.succ[k];
+    }
     for (uint32_t j = 0; j < G.mcount; ++j) {
       const uint32_t m = plan.order[off + j];
       st.members.push_back(m);
@@ -83,6 +98,7 @@ void Autobatch::Impl::forward(Graph& g, uint32_t begin, uint32_t end) {
     off += G.mcount;
     st.groups.push_back(G);
   }
+  st.melem.resize(st.members.size());
   st.ranges.push_back({begin, end, gbegin, uint32_t(st.groups.size())});
   stats.schedule_seconds += autobatch::seconds_since(t0);
 
@@ -94,14 +110,18 @@ void Autobatch::Impl::run_group(Graph& g, uint32_t gi) {
   if (st.groups[gi].kind == GroupKind::Batched && run_batched(g, gi)) return;
   Group& G = st.groups[gi];
   G.kind = GroupKind::Solo;
-  for (uint32_t j = 0; j < G.mcount; ++j) run_solo(g, st.members[G.mbegin + j]);
+  for (uint32_t j = 0; j < G.mcount; ++j) {
+    const uint32_t m = st.members[G.mbegin + j];
+    run_solo(g, m);
+    st.melem[G.mbegin + j] = g.node(m).shape.total();
+  }
 }
 
 void Autobatch::Impl::run_solo(Graph& g, uint32_t id) {
   Node& n = g.node(id);
   if (is_random(n.op)) {
     n.value = g.alloc(size_t(n.shape.total()) * dtype_size(n.dtype));
-    run_random(g, n, g.node(g.args(n)[0]), &id, 1, false);
+    run_random(g, n, g.node(plan.arg(id, 0)), &id, 1, false);
     if (g.check_finite() && !g.backend().all_finite(n.dtype, n.value, n.shape.total())) value_anomaly(g, id, 1);
   } else {
     g.forward_node(id);  // checks finiteness itself when asked to
@@ -111,31 +131,57 @@ void Autobatch::Impl::run_solo(Graph& g, uint32_t id) {
   stats.value_elements += uint64_t(n.shape.total());
 }
 
-void* Autobatch::Impl::gather(Graph& g, const Node& A, const uint32_t* mem, uint32_t k, uint32_t arg) {
+// The stacked argument `A` (position `arg` of members mem[0..k)): the members' own memory when
+// it is one slice in member order, else a temporary they are copied into. `contiguous` says
+// which; `ids` receives the argument node ids.
+// A node's value and element count: from the memory plan for members of this call's batched
+// groups (no need to touch the node), else from the node.
+inline const char* Autobatch::Impl::value_of(Graph& g, uint32_t id, int64_t* elems, size_t es) {
+  if (plan.region && id >= plan.begin && plan.sig[id - plan.begin] != kNone) {
+    const uint32_t li = id - plan.begin;
+    const uint32_t P = plan.local_group[li];
+    if (st.groups[plan_gbegin + P].kind == GroupKind::Batched && plan.gsize[P] >= 2) {
+      *elems = plan.elems[li];
+      return st.groups[plan_gbegin + P].value_base + size_t(plan.moff[li]) * es;
+    }
+  }
+  const Node& X = g.node(id);
+  *elems = X.shape.total();
+  return static_cast<const char*>(X.value);
+}
+
+void* Autobatch::Impl::gather(Graph& g, const Node& A, const uint32_t* mem, uint32_t k, uint32_t arg,
+                              uint32_t* ids, bool* contiguous) {
   const size_t es = dtype_size(A.dtype);
   stats.operand_elements += uint64_t(A.shape.total());
-  auto arg_node = [&](uint32_t j) -> const Node& { return g.node(g.args(g.node(mem[j]))[arg]); };
-  const char* first = static_cast<const char*>(arg_node(0).value);
-  const char* expect = first;
-  bool contiguous = true;
-  for (uint32_t j = 0; j < k && contiguous; ++j) {
-    const Node& X = arg_node(j);
-    contiguous = X.value == expect;
-    expect = static_cast<const char*>(X.value) + size_t(X.shape.total()) * es;
+  for (uint32_t j = 0; j < k; ++j) ids[j] = plan.arg(mem[j], arg);
+  int64_t n = 0;
+  const char* first = value_of(g, ids[0], &n, es);
+  const char* expect = first + size_t(n) * es;
+  bool cont = true;
+  for (uint32_t j = 1; j < k && cont; ++j) {
+    const char* v = value_of(g, ids[j], &n, es);
+    cont = v == expect;
+    expect = v + size_t(n) * es;
   }
-  if (contiguous) return const_cast<char*>(first);
+  *contiguous = cont;
+  if (cont) return const_cast<char*>(first);
 
   const auto t0 = Clock::now();
   char* buf = static_cast<char*>(g.alloc(size_t(A.shape.total()) * es));
   Backend& be = g.backend();
   size_t at = 0;
   for (uint32_t j = 0; j < k;) {
-    const Node& X = arg_node(j);
-    const char* src = static_cast<const char*>(X.value);
-    size_t len = size_t(X.shape.total());
+    int64_t m = 0;
+    const char* src = value_of(g, ids[j], &m, es);
+    size_t len = size_t(m);
     // Runs of arguments that follow one another in memory are one copy.
     uint32_t e = j + 1;
-    while (e < k && arg_node(e).value == src + len * es) len += size_t(arg_node(e++).shape.total());
+    for (; e < k; ++e) {
+      const char* v = value_of(g, ids[e], &m, es);
+      if (v != src + len * es) break;
+      len += size_t(m);
+    }
     be.copy(A.dtype, buf + at * es, src, int64_t(len));
     at += len;
     j = e;
@@ -154,14 +200,15 @@ bool Autobatch::Impl::run_batched(Graph& g, uint32_t gi) {
   const DType t = n0.dtype;
   const size_t es = dtype_size(t);
   const uint32_t nargs = n0.nargs;
-  const uint32_t* a0 = g.args(n0);
 
   int64_t total = 0, batch = 0;
   for (uint32_t j = 0; j < k; ++j) {
     const Shape& s = g.node(mem[j]).shape;
+    st.melem[G.mbegin + j] = s.total();
     total += s.total();
     batch += s.batch();
   }
+  if (G.value_base && total != plan.gelems[gi - plan_gbegin]) throw Error("autobatch: memory plan out of step");
   const Shape ys = G.flat ? Shape({total}) : n0.shape.with_batch(batch);
 
   // Per-example index lists, concatenated (one id repeated where it stood for a whole batch).
@@ -185,14 +232,15 @@ bool Autobatch::Impl::run_batched(Graph& g, uint32_t gi) {
     at.n_idx = batch;
   }
 
-  // Which arguments stay shared: parameters and broadcast arguments (their identity is part of
+  // Which arguments stay shared: broadcast arguments and parameters (their identity is part of
   // the signature), lookup tables, and batch-1 arguments that happen to be one node for all.
   // Affine's x operands are always stacked: its forward reads a batch-1 x as if it had the
   // output's batch (a kernel bug that eager mode shares when it mixes such pairs).
   uint64_t shared = 0;
   if (!G.flat)
     for (uint32_t i = 0; i < nargs && i < 64; ++i) {
-      const Node& A0 = g.node(a0[i]);
+      const uint32_t a0 = plan.arg(mem[0], i);
+      const Node& A0 = g.node(a0);
       if (A0.shape.batch() != n0.shape.batch()) {
         shared |= uint64_t(1) << i;
         continue;
@@ -201,7 +249,7 @@ bool Autobatch::Impl::run_batched(Graph& g, uint32_t gi) {
       bool s = A0.op == OpId::Param || (d.batching == ops::BatchKind::Lookup && i == 0);
       if (!s && A0.shape.batch() == 1) {
         s = true;
-        for (uint32_t j = 1; j < k && s; ++j) s = g.args(g.node(mem[j]))[i] == a0[i];
+        for (uint32_t j = 1; j < k && s; ++j) s = plan.arg(mem[j], i) == a0;
       }
       if (s) shared |= uint64_t(1) << i;
     }
@@ -210,20 +258,20 @@ bool Autobatch::Impl::run_batched(Graph& g, uint32_t gi) {
   ptrs.resize(nargs);
   const size_t syn_mark = st.syn.size();
   auto build_args = [&](uint64_t mask) {
-    st.syn.resize(syn_mark);
+    st.syn.shrink(syn_mark);
     for (uint32_t i = 0; i < nargs; ++i) {
-      Node& A0 = g.node(a0[i]);
+      Node& A0 = g.node(plan.arg(mem[0], i));
       if (i < 64 && (mask >> i & 1)) {
         ptrs[i] = &A0;
         continue;
       }
-      Node& A = st.syn.emplace_back();
+      Node& A = st.syn.emplace();
       A.op = OpId::Input;
       A.dtype = A0.dtype;
       A.needs_grad = A0.needs_grad;
       if (G.flat) {
         int64_t n = 0;
-        for (uint32_t j = 0; j < k; ++j) n += g.node(g.args(g.node(mem[j]))[i]).shape.total();
+        for (uint32_t j = 0; j < k; ++j) n += g.node(plan.arg(mem[j], i)).shape.total();
         A.shape = Shape({n});
       } else {
         A.shape = A0.shape.with_batch(A0.shape.batch() * k);
@@ -255,7 +303,7 @@ bool Autobatch::Impl::run_batched(Graph& g, uint32_t gi) {
       sig.checked_mask = shared;
     }
     if (outcome == 3) {
-      st.syn.resize(syn_mark);
+      st.syn.shrink(syn_mark);
       return false;
     }
   }
@@ -267,17 +315,28 @@ bool Autobatch::Impl::run_batched(Graph& g, uint32_t gi) {
     size_t next_syn = syn_mark;
     for (uint32_t i = 0; i < nargs; ++i) {
       if (i < 64 && (mask >> i & 1)) {
-        st.args.push_back({ArgKind::Shared, a0[i]});
+        autobatch::ArgRef r;
+        r.kind = ArgKind::Shared;
+        r.ref = plan.arg(mem[0], i);
+        st.args.push_back(r);
         continue;
       }
       Node& A = st.syn[next_syn];
-      A.value = gather(g, A, mem, k, i);
-      st.args.push_back({ArgKind::Stacked, uint32_t(next_syn)});
+      autobatch::ArgRef r;
+      r.kind = ArgKind::Stacked;
+      r.ref = uint32_t(next_syn);
+      r.ids = uint32_t(st.margs.size());
+      st.margs.resize(st.margs.size() + k);
+      A.value = gather(g, A, mem, k, i, &st.margs[r.ids], &r.contiguous);
+      st.args.push_back(r);
       ++next_syn;
     }
   }
-  char* base = static_cast<char*>(g.alloc(size_t(total) * es));
-  Node& y = st.syn.emplace_back(n0.op, t, n0.needs_grad, 0u, nargs, ys, at);
+  char* base = G.value_base ? G.value_base : static_cast<char*>(g.alloc(size_t(total) * es));
+  GR.value_base = base;
+  GR.elems = total;
+  Node& y = st.syn.emplace();
+  y = Node(n0.op, t, n0.needs_grad, 0u, nargs, ys, at);
   y.value = base;
   GR.syn = uint32_t(st.syn.size() - 1);
 

@@ -4,8 +4,10 @@
 // (autobatch_backward.cc), and the public glue (autobatch.cc). docs/autobatch.md explains the
 // design; the comments here say what each piece holds.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "flare/autobatch.h"
@@ -33,16 +35,53 @@ struct Group {
   OpId op = OpId::Input;
   GroupKind kind = GroupKind::Solo;
   bool flat = false;            // element-wise over shapes that differ: synthetic shape [n]
+  DType dtype = DType::f32;
   uint32_t sig = kNone;         // signature within the forward call that scheduled it
-  uint32_t mbegin = 0, mcount = 0;  // members, in run order, in State::members
+  uint32_t mbegin = 0, mcount = 0;  // members, in run order, in State::members (and melem)
   uint32_t syn = kNone;         // Batched: the synthetic node in State::syn
   uint32_t abegin = 0;          // Batched: nargs entries in State::args
+  // Set by each backward's layout: every member reached, and the first member's gradient (the
+  // members' gradients are then one slice, in member order).
+  bool full = false;
+  void* grad_base = nullptr;
+  // Batched groups: their block, and the next block of the same chain (blocks placed one after
+  // another so that a consumer reads across them as one slice; kNone at a chain's end).
+  char* value_base = nullptr;
+  int64_t elems = 0;            // Batched: elements of the block
+  uint32_t chain_next = kNone;
+  bool chain_head = false;
+  // Set by each backward's layout: gradient = value + delta for every member (delta_ok).
+  bool delta_ok = false;
+  std::ptrdiff_t delta = 0;
 };
 
-/// A synthetic node's argument: a real node (Shared) or a synthetic one in State::syn.
+/// A synthetic node's argument: a real node (Shared) or a synthetic one in State::syn whose
+/// members' argument ids are State::margs[ids, ids + group size).
 struct ArgRef {
   ArgKind kind;
-  uint32_t ref;
+  bool contiguous = false;  // Stacked: the members' values were one slice of one group's block
+  uint32_t ref = 0;
+  uint32_t ids = 0;
+};
+
+/// Synthetic nodes, at stable addresses, kept (with their memory) from one graph to the next.
+class NodePool {
+ public:
+  Node& emplace() {
+    if (size_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<Node[]>(kChunk));
+    Node& n = chunks_[size_ / kChunk][size_ % kChunk];
+    ++size_;
+    n = Node();
+    return n;
+  }
+  Node& operator[](size_t i) { return chunks_[i / kChunk][i % kChunk]; }
+  size_t size() const { return size_; }
+  void shrink(size_t n) { size_ = n; }
+
+ private:
+  static constexpr size_t kChunk = 256;
+  std::vector<std::unique_ptr<Node[]>> chunks_;
+  size_t size_ = 0;
 };
 
 /// One contiguous range of node ids computed by one forward() call, and its groups.
@@ -57,18 +96,23 @@ struct State {
   uint64_t epoch = 0;
   std::vector<Group> groups;
   std::vector<uint32_t> members;
+  std::vector<int64_t> melem;     // elements of each member's value
   std::vector<ArgRef> args;
-  std::deque<Node> syn;           // synthetic nodes (outputs and stacked arguments); stable addresses
+  std::vector<uint32_t> margs;    // stacked arguments' node ids, member by member
+  NodePool syn;                   // synthetic nodes (outputs and stacked arguments)
   std::vector<uint32_t> group_of; // node id -> group index (kNone: not computed here)
   std::vector<Range> ranges;
+  bool relaid = false;            // the last backward laid gradients out by group
 
   void reset(const Graph& g) {
     graph = &g;
     epoch = g.epoch();
     groups.clear();
     members.clear();
+    melem.clear();
     args.clear();
-    syn.clear();
+    margs.clear();
+    syn.shrink(0);
     group_of.clear();
     ranges.clear();
   }
@@ -78,6 +122,10 @@ struct State {
 struct Plan {
   uint32_t begin = 0, n = 0;
   std::vector<uint32_t> sig;       // per pending node (index id - begin); kNone for done nodes
+  std::vector<uint32_t> abeg, aid; // CSR: each node's argument ids (read once from the graph)
+  uint32_t nargs(uint32_t id) const { return abeg[id - begin + 1] - abeg[id - begin]; }
+  uint32_t arg(uint32_t id, uint32_t k) const { return aid[abeg[id - begin] + k]; }
+  std::vector<int64_t> elems;      // per node: elements of its value
   std::vector<uint32_t> deps;      // unfinished in-range arguments
   std::vector<uint32_t> depth;
   std::vector<uint32_t> cons_begin, cons;  // CSR: in-range consumers of each node
@@ -104,7 +152,29 @@ struct Plan {
   std::vector<uint32_t> gsig;
   // Layout planning.
   std::vector<uint32_t> local_group;   // per pending node: scheduled group index
-  std::vector<uint32_t> cg_begin, cg;  // CSR: consumer groups of each group
+  std::vector<uint32_t> goff;          // first member of each scheduled group in `order`
+  struct Seg {
+    uint32_t begin, end, next;         // claims[begin, end) of one consumer group; next segment
+  };
+  std::vector<Seg> seg;
+  std::vector<uint32_t> seg_head;      // per group: its earliest consumer's segment
+  std::vector<uint32_t> claims;
+  std::vector<std::pair<uint32_t, uint32_t>> found;
+  // Memory planning (autobatch_memory.cc): where each batched group's block goes in the one
+  // region allocated for the call.
+  std::vector<uint32_t> pos;           // per pending node: position in its group
+  std::vector<int64_t> moff;           // per pending node: element offset in its group's block
+  std::vector<int64_t> gelems;         // per group: elements of its block
+  std::vector<uint32_t> succ, pred;    // per group: the block placed right after / before it
+  std::vector<size_t> gbyte;           // per group: byte offset of its block in the region
+  std::vector<uint32_t> stamp;
+  struct Run {
+    uint32_t group, first, last;
+  };
+  std::vector<Run> runs;
+  std::vector<std::pair<uint32_t, uint32_t>> undo;
+  char* region = nullptr;
+  size_t region_bytes = 0;
   std::vector<uint32_t> tmp;
 };
 
@@ -122,6 +192,9 @@ struct Autobatch::Impl {
   autobatch::State st;
   autobatch::Plan plan;
   std::vector<Node*> ptrs;         // argument pointers of the op call being made
+  uint32_t plan_gbegin = 0;        // index in st.groups of the plan's first group
+  std::vector<size_t> gbytes_;     // backward layout scratch
+  std::vector<uint8_t> chain_mirror_;
   std::vector<uint32_t> ids;       // scratch node ids
 
   // Scheduling (autobatch_schedule.cc): fills plan.order / gsize / gsig for [begin, end).
@@ -129,7 +202,9 @@ struct Autobatch::Impl {
   void schedule_agenda();
   void schedule_depth();
   void schedule_none();
-  void plan_layout(Graph& g);
+  void index_groups();
+  void plan_layout();
+  void plan_memory(Graph& g);
 
   // Forward (autobatch_forward.cc).
   void forward(Graph& g, uint32_t begin, uint32_t end);
@@ -137,7 +212,9 @@ struct Autobatch::Impl {
   bool run_batched(Graph& g, uint32_t gi);
   void run_solo(Graph& g, uint32_t id);
   void run_random(Graph& g, Node& y, Node& x, const uint32_t* members, uint32_t k, bool flat);
-  void* gather(Graph& g, const Node& A, const uint32_t* members, uint32_t k, uint32_t arg);
+  const char* value_of(Graph& g, uint32_t id, int64_t* elems, size_t es);
+  void* gather(Graph& g, const Node& A, const uint32_t* members, uint32_t k, uint32_t arg, uint32_t* ids,
+               bool* contiguous);
 
   // Backward (autobatch_backward.cc).
   void backward(Graph& g, uint32_t root, const std::vector<uint8_t>& reach);

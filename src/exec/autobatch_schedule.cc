@@ -46,12 +46,6 @@ uint64_t mix(uint64_t z) {
 
 bool is_random(OpId op) { return op == OpId::Dropout || op == OpId::GaussianNoise; }
 
-void push_shape(std::vector<int64_t>& key, const Shape& s) {
-  key.push_back(s.nd());
-  for (int d = 0; d < s.nd(); ++d) key.push_back(s.dim(d));
-  key.push_back(s.batch());
-}
-
 }  // namespace
 
 void Autobatch::Impl::sign_nodes(Graph& g, uint32_t begin, uint32_t end) {
@@ -64,6 +58,9 @@ void Autobatch::Impl::sign_nodes(Graph& g, uint32_t begin, uint32_t end) {
   p.depth.assign(n, 0);
   p.rnd_off.assign(n, 0);
   p.cons_begin.assign(size_t(n) + 1, 0);
+  p.abeg.resize(size_t(n) + 1);
+  p.elems.resize(n);
+  p.aid.clear();
   p.sigs.clear();
   p.key_pool.clear();
   if (p.table.size() < 256) p.table.resize(256);
@@ -78,9 +75,12 @@ void Autobatch::Impl::sign_nodes(Graph& g, uint32_t begin, uint32_t end) {
 
   for (uint32_t id = begin; id < end; ++id) {
     const Node& nd = g.node(id);
-    if (nd.value) continue;  // leaves (inputs, parameters) come with their values
     const uint32_t li = id - begin;
+    p.abeg[li] = uint32_t(p.aid.size());
+    p.elems[li] = nd.shape.total();
+    if (nd.value) continue;  // leaves (inputs, parameters) come with their values
     const uint32_t* a = g.args(nd);
+    p.aid.insert(p.aid.end(), a, a + nd.nargs);
     uint32_t deps = 0, depth = 0;
     for (uint32_t k = 0; k < nd.nargs; ++k) {
       const uint32_t ai = a[k];
@@ -99,39 +99,52 @@ void Autobatch::Impl::sign_nodes(Graph& g, uint32_t begin, uint32_t end) {
     const ops::OpDef& d = ops::def(nd.op);
     const bool solo = never_batch || d.batching == ops::BatchKind::None;
     bool flat = !solo && opt.flat_elementwise && d.batching == ops::BatchKind::Elementwise;
-    key.clear();
-    key.push_back(int64_t(nd.op) | int64_t(nd.dtype) << 16 | int64_t(nd.needs_grad) << 24 |
-                  int64_t(solo) << 25 | int64_t(nd.nargs) << 32);
+    // The key, written through a pointer into room for the longest one.
+    key.resize(16 + 8 * size_t(nd.nargs));
+    int64_t* kp = key.data();
+    auto put_shape = [&kp](const Shape& sh) {
+      *kp++ = sh.nd();
+      for (int q = 0; q < sh.nd(); ++q) *kp++ = sh.dim(q);
+      *kp++ = sh.batch();
+    };
+    *kp++ = int64_t(nd.op) | int64_t(nd.dtype) << 16 | int64_t(nd.needs_grad) << 24 | int64_t(solo) << 25 |
+            int64_t(nd.nargs) << 32;
     if (!solo) {
       for (uint32_t k = 0; k < nd.nargs && flat; ++k) {
         const Node& A = g.node(a[k]);
         flat = A.op != OpId::Param && A.shape == nd.shape;
       }
-      key.push_back(flat);
-      for (int k = 0; k < 6; ++k) key.push_back(nd.attrs.i[k]);
-      for (int k = 0; k < 2; ++k) {
-        int64_t bits;
-        std::memcpy(&bits, &nd.attrs.f[k], sizeof bits);
-        key.push_back(bits);
-      }
-      if (!flat) push_shape(key, nd.shape);
+      *kp++ = flat;
+      for (int k = 0; k < 6; ++k) *kp++ = nd.attrs.i[k];
+      std::memcpy(kp, nd.attrs.f, sizeof nd.attrs.f);
+      kp += 2;
+      if (!flat) put_shape(nd.shape);
       for (uint32_t k = 0; k < nd.nargs; ++k) {
         const Node& A = g.node(a[k]);
-        key.push_back(A.needs_grad);
+        *kp++ = A.needs_grad;
         if (flat) continue;
-        push_shape(key, A.shape);
+        put_shape(A.shape);
         int64_t ident = 0;
         if (A.op == OpId::Param)
           ident = int64_t(reinterpret_cast<uintptr_t>(A.attrs.param));
         else if ((d.batching == ops::BatchKind::Lookup && k == 0) || A.shape.batch() != nd.shape.batch())
           ident = -int64_t(a[k]) - 1;
-        key.push_back(ident);
+        *kp++ = ident;
       }
     }
+    key.resize(size_t(kp - key.data()));
 
     // Intern the key.
-    uint64_t h = 0x84222325cbf29ce4ULL;
-    for (int64_t v : key) h = mix(h ^ uint64_t(v));
+    // One multiply per word (two independent lanes), mixed once at the end: keys are compared
+    // in full on a hit, so the hash only has to spread them.
+    uint64_t h0 = 0x84222325cbf29ce4ULL, h1 = uint64_t(key.size());
+    size_t q = 0;
+    for (; q + 1 < key.size(); q += 2) {
+      h0 = (h0 + uint64_t(key[q])) * 0x9e3779b97f4a7c15ULL;
+      h1 = (h1 + uint64_t(key[q + 1])) * 0xc2b2ae3d27d4eb4fULL;
+    }
+    if (q < key.size()) h0 = (h0 + uint64_t(key[q])) * 0x9e3779b97f4a7c15ULL;
+    const uint64_t h = mix(h0 ^ (h1 >> 29 | h1 << 35));
     if (p.sigs.size() * 2 >= p.table.size()) {
       p.table.assign(p.table.size() * 2, 0u);
       for (uint32_t s = 0; s < p.sigs.size(); ++s) {
@@ -167,18 +180,19 @@ void Autobatch::Impl::sign_nodes(Graph& g, uint32_t begin, uint32_t end) {
     ++p.sigs[sig].count;
     p.sig[li] = sig;
   }
+  p.abeg[n] = uint32_t(p.aid.size());
   if (rnd_used) g.take_random(rnd_used);
 
   // In-range consumers of each pending node (with multiplicity, matching deps).
   for (uint32_t i = 0; i < n; ++i) p.cons_begin[i + 1] += p.cons_begin[i];
   p.cons.resize(p.cons_begin[n]);
   p.tmp.assign(p.cons_begin.begin(), p.cons_begin.end() - 1);
-  for (uint32_t id = begin; id < end; ++id) {
-    if (p.sig[id - begin] == kNone) continue;
-    const Node& nd = g.node(id);
-    const uint32_t* a = g.args(nd);
-    for (uint32_t k = 0; k < nd.nargs; ++k)
-      if (a[k] >= begin && p.sig[a[k] - begin] != kNone) p.cons[p.tmp[a[k] - begin]++] = id;
+  for (uint32_t li = 0; li < n; ++li) {
+    if (p.sig[li] == kNone) continue;
+    for (uint32_t k = p.abeg[li]; k < p.abeg[li + 1]; ++k) {
+      const uint32_t a = p.aid[k];
+      if (a >= begin && p.sig[a - begin] != kNone) p.cons[p.tmp[a - begin]++] = begin + li;
+    }
   }
   p.order.clear();
   p.gsize.clear();
@@ -281,74 +295,77 @@ void Autobatch::Impl::schedule_none() {
   }
 }
 
-void Autobatch::Impl::plan_layout(Graph& g) {
+void Autobatch::Impl::index_groups() {
   autobatch::Plan& p = plan;
   const uint32_t ng = uint32_t(p.gsize.size());
-  std::vector<uint32_t> goff(size_t(ng) + 1, 0);
-  for (uint32_t gi = 0; gi < ng; ++gi) goff[gi + 1] = goff[gi] + p.gsize[gi];
+  p.goff.assign(size_t(ng) + 1, 0);
+  for (uint32_t gi = 0; gi < ng; ++gi) p.goff[gi + 1] = p.goff[gi] + p.gsize[gi];
   p.local_group.assign(p.n, kNone);
   for (uint32_t gi = 0; gi < ng; ++gi)
-    for (uint32_t k = goff[gi]; k < goff[gi + 1]; ++k) p.local_group[p.order[k] - p.begin] = gi;
+    for (uint32_t k = p.goff[gi]; k < p.goff[gi + 1]; ++k) p.local_group[p.order[k] - p.begin] = gi;
+}
 
-  // Consumer groups of each batched group, in schedule order (CSR, deduplicated).
+void Autobatch::Impl::plan_layout() {
+  autobatch::Plan& p = plan;
+  const uint32_t ng = uint32_t(p.gsize.size());
+  const std::vector<uint32_t>& goff = p.goff;
   auto producer = [&](uint32_t a) -> uint32_t {
     if (a < p.begin || p.sig[a - p.begin] == kNone) return kNone;
     const uint32_t P = p.local_group[a - p.begin];
     return p.gsize[P] >= 2 ? P : kNone;
   };
-  p.cg_begin.assign(size_t(ng) + 1, 0);
-  std::vector<uint32_t> last(ng, kNone);
-  for (int pass = 0; pass < 2; ++pass) {
-    if (pass == 1) {
-      for (uint32_t gi = 0; gi < ng; ++gi) p.cg_begin[gi + 1] += p.cg_begin[gi];
-      p.cg.resize(p.cg_begin[ng]);
-      p.tmp.assign(p.cg_begin.begin(), p.cg_begin.end() - 1);
-      std::fill(last.begin(), last.end(), kNone);
-    }
-    for (uint32_t C = 0; C < ng; ++C)
-      for (uint32_t k = goff[C]; k < goff[C + 1]; ++k) {
-        const Node& m = g.node(p.order[k]);
-        const uint32_t* a = g.args(m);
-        for (uint32_t j = 0; j < m.nargs; ++j) {
-          const uint32_t P = producer(a[j]);
-          if (P == kNone || P == C || last[P] == C) continue;
-          last[P] = C;
-          if (pass == 0)
-            ++p.cg_begin[P + 1];
-          else
-            p.cg[p.tmp[P]++] = C;
-        }
-      }
-  }
 
-  // Visit producers last to first; each takes the order its consumers read it in.
+  // Groups are visited last to first. A visited group's order is final, so it is scanned once,
+  // argument position by argument position, and each argument that a batched producer made is
+  // filed as a claim on that producer (one segment per consumer group, linked so that a
+  // producer's segments run from its earliest consumer). When the visit reaches a producer,
+  // every consumer has filed its claims: the producer takes the order they read it in, and its
+  // members nobody claimed go last.
+  p.seg.clear();
+  p.claims.clear();
+  p.seg_head.assign(ng, kNone);
   p.placed.assign(p.n, 0);
-  std::vector<uint32_t> fresh;
-  for (uint32_t P = ng; P-- > 0;) {
-    if (p.gsize[P] < 2) continue;
-    fresh.clear();
-    for (uint32_t c = p.cg_begin[P]; c < p.cg_begin[P + 1]; ++c) {
-      const uint32_t C = p.cg[c];
-      const uint32_t nargs = g.node(p.order[goff[C]]).nargs;
-      for (uint32_t j = 0; j < nargs; ++j)
-        for (uint32_t k = goff[C]; k < goff[C + 1]; ++k) {
-          const uint32_t a = g.args(g.node(p.order[k]))[j];
-          if (a < p.begin || p.sig[a - p.begin] == kNone) continue;
-          const uint32_t la = a - p.begin;
-          if (p.local_group[la] != P || p.placed[la]) continue;
+  std::vector<std::pair<uint32_t, uint32_t>>& found = p.found;  // (producer, argument)
+  std::vector<uint32_t>& fresh = p.tmp;
+  for (uint32_t C = ng; C-- > 0;) {
+    if (p.gsize[C] >= 2 && p.seg_head[C] != kNone) {
+      fresh.clear();
+      for (uint32_t s = p.seg_head[C]; s != kNone; s = p.seg[s].next)
+        for (uint32_t c = p.seg[s].begin; c < p.seg[s].end; ++c) {
+          const uint32_t la = p.claims[c] - p.begin;
+          if (p.placed[la]) continue;
           p.placed[la] = 1;
-          fresh.push_back(a);
+          fresh.push_back(p.claims[c]);
         }
-    }
-    if (fresh.empty()) continue;
-    for (uint32_t k = goff[P]; k < goff[P + 1]; ++k) {
-      const uint32_t la = p.order[k] - p.begin;
-      if (!p.placed[la]) {
-        p.placed[la] = 1;
-        fresh.push_back(p.order[k]);
+      for (uint32_t k = goff[C]; k < goff[C + 1]; ++k) {
+        const uint32_t la = p.order[k] - p.begin;
+        if (!p.placed[la]) {
+          p.placed[la] = 1;
+          fresh.push_back(p.order[k]);
+        }
       }
+      std::copy(fresh.begin(), fresh.end(), p.order.begin() + goff[C]);
     }
-    std::copy(fresh.begin(), fresh.end(), p.order.begin() + goff[P]);
+    // File C's claims.
+    found.clear();
+    const uint32_t nargs = p.nargs(p.order[goff[C]]);
+    for (uint32_t j = 0; j < nargs; ++j)
+      for (uint32_t k = goff[C]; k < goff[C + 1]; ++k) {
+        const uint32_t a = p.arg(p.order[k], j);
+        const uint32_t P = producer(a);
+        if (P != kNone && P != C) found.emplace_back(P, a);
+      }
+    if (found.empty()) continue;
+    std::stable_sort(found.begin(), found.end(),
+                     [](const std::pair<uint32_t, uint32_t>& x, const std::pair<uint32_t, uint32_t>& y) { return x.first < y.first; });
+    for (size_t i = 0; i < found.size();) {
+      const uint32_t P = found[i].first;
+      autobatch::Plan::Seg sg{uint32_t(p.claims.size()), 0, p.seg_head[P]};
+      for (; i < found.size() && found[i].first == P; ++i) p.claims.push_back(found[i].second);
+      sg.end = uint32_t(p.claims.size());
+      p.seg_head[P] = uint32_t(p.seg.size());
+      p.seg.push_back(sg);
+    }
   }
 }
 
