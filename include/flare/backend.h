@@ -117,6 +117,12 @@ class Backend {
                             double alpha, const void* a, int64_t lda, int64_t stride_a,
                             const void* b, int64_t ldb, int64_t stride_b, double beta, void* c,
                             int64_t ldc, int64_t stride_c, int64_t count) = 0;
+  /// c[m,n] (rows of stride ldc) += alpha * sum over t of a[t] b[t]^T, with a[t] m and b[t] n
+  /// contiguous elements: the same values as `count` successive rank-1 gemm calls
+  /// (gemm(t, false, true, m, n, 1, alpha, a[t], 1, b[t], 1, 1.0, c, ldc)), terms applied in
+  /// order, but in one pass over c where the backend can. The default makes those calls.
+  virtual void ger_batched(DType t, int64_t m, int64_t n, double alpha, const void* const* a,
+                           const void* const* b, int64_t count, void* c, int64_t ldc);
   /// y[c][j][i] (+)= x[c][i][j] for `count` rows x cols matrices.
   virtual void transpose(DType t, void* y, const void* x, int64_t rows, int64_t cols,
                          int64_t count, bool accumulate) = 0;

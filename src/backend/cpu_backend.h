@@ -31,6 +31,8 @@ class CpuBackend final : public Backend {
                     double alpha, const void* a, int64_t lda, int64_t stride_a, const void* b,
                     int64_t ldb, int64_t stride_b, double beta, void* c, int64_t ldc,
                     int64_t stride_c, int64_t count) override;
+  void ger_batched(DType t, int64_t m, int64_t n, double alpha, const void* const* a, const void* const* b,
+                   int64_t count, void* c, int64_t ldc) override;
   void transpose(DType t, void* y, const void* x, int64_t rows, int64_t cols, int64_t count,
                  bool accumulate) override;
 

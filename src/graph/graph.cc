@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ops/deferred_ger.h"
 #include "ops/registry.h"
 
 namespace flare {
@@ -321,11 +322,17 @@ void Graph::backward(const Expr& loss) {
     executor_->backward(*this, root, reach_);
     return;
   }
+  // Weight gradients of matrix-vector nodes are summed per parameter at the end, in one pass
+  // over each (bit-identical; see ops/deferred_ger.h). Not under anomaly checks, which look at
+  // every gradient as soon as its node has run.
+  ops::DeferredGerScope deferred(*be_, !check_finite_);
   for (uint32_t i = root + 1; i-- > 0;) {
     Node& n = nodes_[i];
     if (!reach_[i] || n.nargs == 0) continue;
+    deferred.before_backward(n, nodes_.data(), args(n));
     run_backward(n);
   }
+  deferred.flush();
 }
 
 }  // namespace flare

@@ -1,6 +1,7 @@
 // Linear algebra: matmul, affine (b + sum W_i x_i), transpose, dot, squared distance.
 // Matrix products go to the backend's gemm; a batch-1 matrix against a batch of vectors is
 // one gemm over the whole batch, which is what makes manual mini-batching fast.
+#include "ops/deferred_ger.h"
 #include "ops/helpers.h"
 #include "flare/ops.h"
 
@@ -90,9 +91,24 @@ Shape matmul_shape(const ShapeArgs& sa) { return product_shape(sa, 0, 1, "a", "b
 void matmul_fwd(const Ctx& c) {
   mm_forward(c.be, c.t(), mm_of(c.xs(0), c.xs(1), c.y.shape), c.x(0), c.x(1), c.out(), 0.0);
 }
-void matmul_bwd(const Ctx& c) {
-  mm_backward(c.be, c.t(), mm_of(c.xs(0), c.xs(1), c.y.shape), c.x(0), c.x(1), c.dy(), c.dx(0), c.dx(1));
+// The product W x (argument w times argument w + 1) in backward: when W is a parameter matrix
+// and x one vector, dW's rank-1 term is deferred (ops/deferred_ger.h) and mm_backward computes
+// only dx; otherwise pending terms of parameter gradients it writes are applied first.
+void product_bwd(const Ctx& c, int w, const MM& p) {
+  void* dw = c.dx(w);
+  void* dx = c.dx(w + 1);
+  if (dw && p.by == 1 && p.n == 1 && p.m > 1 && p.k > 1 && c.xs(w).nd() == 2 && can_defer_ger(c, w)) {
+    // Exactly what mm_backward's gemm would do: dW[m,k] += dy x^T, a rank-1 ger.
+    defer_ger(c, dw, p.m, p.k, c.dy(), c.x(w + 1));
+    dw = nullptr;
+  } else if (dw && c.arg(w).op == OpId::Param) {
+    flush_deferred(dw);
+  }
+  if (dx && c.arg(w + 1).op == OpId::Param) flush_deferred(dx);
+  mm_backward(c.be, c.t(), p, c.x(w), c.x(w + 1), c.dy(), dw, dx);
 }
+
+void matmul_bwd(const Ctx& c) { product_bwd(c, 0, mm_of(c.xs(0), c.xs(1), c.y.shape)); }
 
 // ---- affine: args b, W1, x1, W2, x2, ... ----
 Shape affine_shape(const ShapeArgs& sa) {
@@ -124,11 +140,11 @@ void affine_fwd(const Ctx& c) {
   }
 }
 void affine_bwd(const Ctx& c) {
-  if (void* db = c.dx(0)) acc_batch_sum(c.be, c.t(), db, c.xs(0), c.dy(), c.y.shape);
-  for (int i = 1; i < c.nargs; i += 2) {
-    MM p = mm_of(c.xs(i), c.xs(i + 1), c.y.shape);
-    mm_backward(c.be, c.t(), p, c.x(i), c.x(i + 1), c.dy(), c.dx(i), c.dx(i + 1));
+  if (void* db = c.dx(0)) {
+    if (c.arg(0).op == OpId::Param) flush_deferred(db);
+    acc_batch_sum(c.be, c.t(), db, c.xs(0), c.dy(), c.y.shape);
   }
+  for (int i = 1; i < c.nargs; i += 2) product_bwd(c, i, mm_of(c.xs(i), c.xs(i + 1), c.y.shape));
 }
 
 // ---- transpose ----
