@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flare/backend.h"
@@ -63,6 +64,7 @@ struct Node {
 };
 
 class Graph;
+class GradientBuffer;
 
 /// Runs the nodes a lazy graph has recorded. The auto-batcher is one; without an executor a
 /// graph is eager and computes each node as it is added.
@@ -169,9 +171,27 @@ class Graph {
   /// flare::AnomalyError at the first non-finite one. Off by default.
   void set_check_finite(bool on) { check_finite_ = on; }
   bool check_finite() const { return check_finite_; }
+  /// A label for the part of the model now being built ("encoder/layer1"; empty by default).
+  /// While anomaly detection is on, every new node records the label and its call stack, and
+  /// an AnomalyError names both; with the check off nothing is recorded.
+  void set_location(std::string label) { location_ = std::move(label); }
+  const std::string& location() const { return location_; }
+  /// Where node `id` was created (label and stack frames, one per line), or "" when it was
+  /// created with anomaly detection off. Frames print as `module(symbol+0xN)`, or as
+  /// `module+0xN` for code without exported symbols: `addr2line -fCe module 0xN` resolves those.
+  std::string creation_site(uint32_t id) const;
   /// Test aid: fill each new value with NaN before forward and guard the memory after it, then
   /// throw if forward left an element unwritten or wrote past the shape its rule gave.
   void set_debug_checks(bool on) { debug_checks_ = on; }
+
+  // ---- Concurrent training ----
+  /// Parameter gradients go to `buf` instead of Parameter::grad(), so that threads with a graph
+  /// and a buffer each can train one model (see flare/gradient_buffer.h); nullptr restores the
+  /// default. Only while the graph has no nodes; clear() keeps it. The graph does not own it.
+  void set_gradients(GradientBuffer* buf);
+  GradientBuffer* gradients() const { return grads_; }
+  /// Records that rows `ids` of sparse parameter p got gradient (in the buffer when one is set).
+  void mark_rows(Parameter& p, const int32_t* ids, int64_t n);
 
   // ---- For op implementations ----
   /// Adds a node: checks shapes (throwing at the caller's line), allocates, runs forward.
@@ -195,6 +215,7 @@ class Graph {
   void run_forward(Node& n);
   void run_backward(Node& n);
   void check_node_finite(const Node& n, bool grad) const;
+  void record_site(uint32_t id);
   void run_forward_checked(Node& n);
 
   Device device_;
@@ -211,6 +232,18 @@ class Graph {
   bool debug_checks_ = false;
   Executor* executor_ = nullptr;
   uint32_t pending_ = 0;  // first node without a value (lazy mode)
+  GradientBuffer* grads_ = nullptr;
+  // Creation sites, recorded only under anomaly detection: per node, an index into labels_
+  // and the return addresses of its creation (sites_[id] may be missing or empty).
+  struct Site {
+    static constexpr int kFrames = 10;
+    uint32_t label = 0;
+    int depth = 0;
+    void* frames[kFrames];
+  };
+  std::string location_;
+  std::vector<std::string> labels_;
+  std::vector<Site> sites_;
   uint64_t epoch_ = 0;
 };
 

@@ -1,10 +1,17 @@
 #include "flare/graph.h"
 
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <execinfo.h>
+
 #include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
+#include "flare/gradient_buffer.h"
 #include "ops/deferred_ger.h"
 #include "ops/registry.h"
 
@@ -74,11 +81,14 @@ void Graph::clear() {
   arg_ids_.clear();
   arena_.reset();
   host_arena_.reset();
+  sites_.clear();
+  labels_.clear();
 }
 
 Expr Graph::add_leaf(OpId op, const Shape& s, DType t, bool needs_grad, const Attrs& a) {
   uint32_t id = uint32_t(nodes_.size());
   nodes_.emplace_back(op, t, needs_grad, uint32_t(arg_ids_.size()), 0u, s, a);
+  if (check_finite_) record_site(id);
   return Expr(this, id);
 }
 
@@ -138,13 +148,15 @@ Expr Graph::param(Parameter& p) {
   if (p.device() != device_)
     throw Error("parameter " + p.name() + " is on " + p.device().str() + " but the graph is on " +
                 device_.str() + "; move the model with to(device)");
+  // The node's gradient is the parameter's own: backward accumulates straight into it.
+  // With a GradientBuffer it is the buffer's copy instead, private to this graph's thread.
+  void* grad = !p.trainable() ? nullptr : grads_ ? grads_->grad(p).data() : p.grad().data();
   Attrs a;
   a.param = &p;
   Expr e = add_leaf(OpId::Param, p.shape(), p.dtype(), p.trainable(), a);
   Node& n = nodes_[e.id()];
   n.value = p.value().data();
-  // The node's gradient is the parameter's own: backward accumulates straight into it.
-  n.grad = p.trainable() ? p.grad().data() : nullptr;
+  n.grad = grad;
   return e;
 }
 
@@ -183,6 +195,7 @@ Expr Graph::add(OpId op, const Expr* args, uint32_t nargs, const Attrs& attrs) {
   const uint32_t begin = uint32_t(arg_ids_.size());
   for (uint32_t i = 0; i < nargs; ++i) arg_ids_.push_back(args[i].id_);
   Node& n = nodes_.emplace_back(op, t, needs_grad && d.backward != nullptr, begin, nargs, s, attrs);
+  if (check_finite_) record_site(id);
   if (executor_) return Expr(this, id);  // lazy: computed on demand
   if (debug_checks_) {
     run_forward_checked(n);
@@ -274,7 +287,63 @@ void Graph::check_node_finite(const Node& n, bool grad) const {
              nodes_[ids[i]].shape.str();
   }
   if (n.op == OpId::Param && n.attrs.param) msg += "; parameter " + n.attrs.param->name();
+  const std::string site = creation_site(uint32_t(&n - nodes_.data()));
+  if (!site.empty()) msg += "; node created " + site;
   throw AnomalyError(msg);
+}
+
+void Graph::record_site(uint32_t id) {
+  if (sites_.size() <= id) sites_.resize(id + 1);
+  Site& s = sites_[id];
+  if (labels_.empty() || labels_.back() != location_) labels_.push_back(location_);
+  s.label = uint32_t(labels_.size() - 1);
+  // Raw return addresses only (a few microseconds); symbols are looked up if a report is made.
+  s.depth = backtrace(s.frames, Site::kFrames);
+}
+
+std::string Graph::creation_site(uint32_t id) const {
+  if (id >= sites_.size() || sites_[id].depth == 0) return "";
+  const Site& s = sites_[id];
+  std::string out = labels_[s.label].empty() ? "at:" : "in " + labels_[s.label] + ", at:";
+  // Frame 0 is record_site itself.
+  for (int k = 1; k < s.depth; ++k) {
+    Dl_info info{};
+    const uintptr_t pc = reinterpret_cast<uintptr_t>(s.frames[k]);
+    char buf[64];
+    out += "\n    #" + std::to_string(k) + " ";
+    if (!dladdr(s.frames[k], &info) || !info.dli_fname) {
+      std::snprintf(buf, sizeof buf, "0x%zx", size_t(pc));
+      out += buf;
+      continue;
+    }
+    out += info.dli_fname;
+    if (info.dli_sname) {
+      int status = 0;
+      char* name = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
+      std::snprintf(buf, sizeof buf, "+0x%zx)", size_t(pc - reinterpret_cast<uintptr_t>(info.dli_saddr)));
+      out += std::string("(") + (status == 0 && name ? name : info.dli_sname) + buf;
+      std::free(name);
+    } else {
+      // Return addresses point after the call; one byte back is inside it (what addr2line wants).
+      std::snprintf(buf, sizeof buf, "+0x%zx", size_t(pc - reinterpret_cast<uintptr_t>(info.dli_fbase) - 1));
+      out += buf;
+    }
+  }
+  return out;
+}
+
+void Graph::set_gradients(GradientBuffer* buf) {
+  if (!nodes_.empty())
+    throw Error("set_gradients: the graph already has " + std::to_string(nodes_.size()) +
+                " nodes; attach the buffer before building (or after clear())");
+  grads_ = buf;
+}
+
+void Graph::mark_rows(Parameter& p, const int32_t* ids, int64_t n) {
+  if (grads_)
+    grads_->mark_rows(p, ids, n);
+  else
+    p.mark_rows(ids, n);
 }
 
 void Graph::backward(const Expr& loss) {

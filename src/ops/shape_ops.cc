@@ -158,7 +158,12 @@ void lookup_bwd(const Ctx& c) {
   c.be.scatter_add_rows(c.t(), d, c.dy(), c.y.attrs.idx, c.y.attrs.n_idx, c.y.shape.size());
   // Sparse parameters remember the rows that now hold gradient.
   Parameter* p = c.arg(0).op == OpId::Param ? c.arg(0).attrs.param : nullptr;
-  if (p && p->sparse()) p->mark_rows(c.y.attrs.idx, c.y.attrs.n_idx);
+  if (p && p->sparse()) {
+    if (c.g)
+      c.g->mark_rows(*p, c.y.attrs.idx, c.y.attrs.n_idx);  // into the graph's GradientBuffer, if any
+    else
+      p->mark_rows(c.y.attrs.idx, c.y.attrs.n_idx);
+  }
 }
 
 Attrs with_indices(Graph& g, const int32_t* ids, size_t n) {
