@@ -151,8 +151,7 @@ void CudaBackend::copy(DType t, void* y, const void* x, int64_t n) {
   FLARE_CUDA_CHECK(cudaMemcpyAsync(y, x, bytes, cudaMemcpyDeviceToDevice, stream_));
 }
 
-const int32_t* CudaBackend::upload_indices(const int32_t* idx, int64_t n) {
-  const size_t bytes = size_t(n) * sizeof(int32_t);
+const void* CudaBackend::upload(const void* host, size_t bytes) {
   if (bytes > idx_capacity_) {
     if (idx_dev_) alloc_.deallocate(idx_dev_);
     idx_dev_ = nullptr;
@@ -161,8 +160,8 @@ const int32_t* CudaBackend::upload_indices(const int32_t* idx, int64_t n) {
     idx_dev_ = alloc_.allocate(cap);
     idx_capacity_ = cap;
   }
-  from_host(idx_dev_, idx, bytes);
-  return static_cast<const int32_t*>(idx_dev_);
+  from_host(idx_dev_, host, bytes);
+  return idx_dev_;
 }
 
 // ---- Registration ----

@@ -3,7 +3,7 @@
 // allocator, cuBLAS for matrix products, and kernels instantiated from the shared functors
 // (backend/functors.h), so element-wise math is defined once for the CPU and the GPU.
 // Member functions are defined by concern: cuda_backend.cc (setup, memory, copies),
-// gemm.cc (cuBLAS), elementwise.cu, binary.cu, reduce.cu and data.cu (kernels).
+// gemm.cc (cuBLAS), elementwise.cu, binary.cu, reduce.cu, data.cu and optim.cu (kernels).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -71,6 +71,8 @@ class CudaBackend final : public Backend {
                     double alpha, const void* a, int64_t lda, int64_t stride_a, const void* b,
                     int64_t ldb, int64_t stride_b, double beta, void* c, int64_t ldc,
                     int64_t stride_c, int64_t count) override;
+  void ger_batched(DType t, int64_t m, int64_t n, double alpha, const void* const* a,
+                   const void* const* b, int64_t count, void* c, int64_t ldc) override;
   void transpose(DType t, void* y, const void* x, int64_t rows, int64_t cols, int64_t count,
                  bool accumulate) override;
 
@@ -111,8 +113,13 @@ class CudaBackend final : public Backend {
   void activate() const;
 
  private:
-  /// A device copy of a host index list, valid for work queued next on the stream.
-  const int32_t* upload_indices(const int32_t* idx, int64_t n);
+  /// A device copy of host memory (an index list, a pointer list) in a buffer shared by every
+  /// upload: valid for work queued next on the stream. Hold idx_mu_ from the upload until the
+  /// kernel that reads it is queued.
+  const void* upload(const void* host, size_t bytes);
+  const int32_t* upload_indices(const int32_t* idx, int64_t n) {
+    return static_cast<const int32_t*>(upload(idx, size_t(n) * sizeof(int32_t)));
+  }
   /// c[r*ldc + j] = beta * c[r*ldc + j] (a product with k == 0); defined in data.cu.
   void scale_2d(DType t, void* c, int64_t ldc, int64_t rows, int64_t cols, double beta);
 
@@ -121,9 +128,10 @@ class CudaBackend final : public Backend {
   cublasHandle_t blas_ = nullptr;
   CachingAllocator alloc_;
   PinnedStaging staging_;
-  std::mutex idx_mu_;  // guards the device index buffer (one upload-and-launch at a time)
+  std::mutex idx_mu_;  // guards the upload buffer (one upload-and-launch at a time)
   void* idx_dev_ = nullptr;
   size_t idx_capacity_ = 0;
+  std::vector<const void*> ptr_scratch_;  // ger_batched's pointer lists, packed (under idx_mu_)
   // Small results read back by the host (all_finite's flag, sum_squares's total): a device
   // word and its pinned host copy, one user at a time.
   std::mutex result_mu_;

@@ -1,5 +1,6 @@
 // Data movement: transposes, strided 2-D copies, row gathers and scatters (index lists come
-// from the host through the pinned staging ring), and the beta-scaling of empty products.
+// from the host through the pinned staging ring); and two pieces of the matrix products that
+// cuBLAS does not cover: sums of rank-1 terms (ger_batched) and the beta-scaling of empty ones.
 #include "cuda/cuda_backend.h"
 #include "cuda/launch.cuh"
 
@@ -87,6 +88,19 @@ __global__ void scale_2d_kernel(T* c, int64_t ldc, int64_t rows, int64_t cols, T
   }
 }
 
+// c[i][j] += sum over t of a[t][i] * (alpha * b[t][j]), the terms added in order (as the
+// rank-1 updates they stand for); one thread per element of c, one pass over c.
+template <typename T>
+__global__ void ger_batched_kernel(T* c, int64_t ldc, int64_t m, int64_t n, T alpha,
+                                   const T* const* a, const T* const* b, int64_t count) {
+  FLARE_GRID_LOOP(k, m * n) {
+    const int64_t i = k / n, j = k - i * n;
+    T acc = c[i * ldc + j];
+    for (int64_t t = 0; t < count; ++t) acc += a[t][i] * (alpha * b[t][j]);
+    c[i * ldc + j] = acc;
+  }
+}
+
 unsigned clamp_grid(int64_t v) { return unsigned(v < 1 ? 1 : (v > 65535 ? 65535 : v)); }
 
 }  // namespace
@@ -160,6 +174,25 @@ void CudaBackend::scatter_add_rows(DType t, void* table, const void* x, const in
     scatter_add_kernel<T><<<blocks_for(n * row), kThreads, 0, stream_>>>(
         static_cast<T*>(table), static_cast<const T*>(x), d_idx, n, row);
     FLARE_CUDA_LAUNCHED(scatter_add_kernel);
+  });
+}
+
+void CudaBackend::ger_batched(DType t, int64_t m, int64_t n, double alpha, const void* const* a,
+                              const void* const* b, int64_t count, void* c, int64_t ldc) {
+  if (m <= 0 || n <= 0 || count <= 0) return;
+  activate();
+  std::lock_guard<std::mutex> lock(idx_mu_);
+  // Both pointer lists (host arrays of device pointers) in one upload: a's, then b's.
+  ptr_scratch_.assign(a, a + count);
+  ptr_scratch_.insert(ptr_scratch_.end(), b, b + count);
+  const void* const* d_ptrs = static_cast<const void* const*>(
+      upload(ptr_scratch_.data(), ptr_scratch_.size() * sizeof(const void*)));
+  dispatch_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    const T* const* pa = reinterpret_cast<const T* const*>(d_ptrs);
+    ger_batched_kernel<T><<<blocks_for(m * n), kThreads, 0, stream_>>>(
+        static_cast<T*>(c), ldc, m, n, T(alpha), pa, pa + count, count);
+    FLARE_CUDA_LAUNCHED(ger_batched_kernel);
   });
 }
 

@@ -179,6 +179,27 @@ TEST_P(CudaPrimitives, GemmBatched) {
   EXPECT_TRUE(close(dw.dev(), dw.cpu(), tol));
 }
 
+TEST_P(CudaPrimitives, GerBatched) {
+  // Rank-1 terms whose vectors sit anywhere in two buffers, some used twice.
+  const int64_t m = 37, n = 29, count = 50, ldc = n + 3;
+  Pair av = make(t(), rnd(m * 60, 60)), bv = make(t(), rnd(n * 60, 61));
+  Pair c = make(t(), rnd(m * ldc, 62));
+  auto ptrs = [&](const Pair& p, int64_t len, bool dev) {
+    std::vector<const void*> v;
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t slot = (i * 7) % 60;
+      v.push_back(static_cast<const char*>(dev ? p.g.data() : p.c.data()) +
+                  slot * len * int64_t(dtype_size(t())));
+    }
+    return v;
+  };
+  const auto ac = ptrs(av, m, false), bc = ptrs(bv, n, false);
+  const auto ag = ptrs(av, m, true), bg = ptrs(bv, n, true);
+  backend(Device::cpu()).ger_batched(t(), m, n, 0.7, ac.data(), bc.data(), count, c.c.data(), ldc);
+  backend(gpu()).ger_batched(t(), m, n, 0.7, ag.data(), bg.data(), count, c.g.data(), ldc);
+  EXPECT_TRUE(close(c.dev(), c.cpu(), t() == DType::f32 ? 1e-5 : 1e-12));
+}
+
 TEST_P(CudaPrimitives, Transpose) {
   struct Case {
     int64_t rows, cols, count;
