@@ -1,6 +1,8 @@
 // Element-wise kernels of two arguments with broadcasting (Bcast), and their gradients.
 // A gradient whose argument is broadcast (a stride of 0) sums over the positions sharing one
-// element: by rows, by columns or over everything, with atomicAdd where blocks share a target.
+// element: by columns, by rows or over everything. Where several blocks share a target they
+// write partial sums that a second kernel adds in a fixed order: no atomics, so results are
+// the same on every run (the static engine's bit-identity with eager relies on that).
 #include "backend/functors.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/launch.cuh"
@@ -36,25 +38,25 @@ __global__ void grad_each(T* d, int64_t d_bs, int64_t d_es, const T* a, const T*
 }
 
 // d is shared across the batch (d_bs == 0): d[j*d_es] += sum over i. Thread per column j and
-// chunk of `rows` examples; chunks of one column meet through atomicAdd.
+// chunk of `rows` examples. One chunk adds to d; several write part[j * chunks + chunk].
 template <Binary F, int Arg, typename T>
-__global__ void grad_columns(T* d, int64_t d_es, const T* a, const T* b, const T* y, const T* dy,
-                             Bcast bc, int64_t rows, bool atomic) {
+__global__ void grad_columns(T* d, int64_t d_es, T* part, const T* a, const T* b, const T* y,
+                             const T* dy, Bcast bc, int64_t rows) {
   const int64_t j = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (j >= bc.n) return;
   const int64_t i0 = int64_t(blockIdx.y) * rows;
   const int64_t i1 = i0 + rows < bc.batch ? i0 + rows : bc.batch;
   T s = 0;
   for (int64_t i = i0; i < i1; ++i) s += grad_at<F, Arg>(a, b, y, dy, bc, i, j);
-  if (atomic) atomicAdd(d + j * d_es, s);
+  if (part) part[j * gridDim.y + blockIdx.y] = s;
   else d[j * d_es] += s;
 }
 
 // d has one element per example (d_es == 0): d[i*d_bs] += sum over j. One warp per example
-// and segment of `seg` elements; segments of one example meet through atomicAdd.
+// and segment of `seg` elements. One segment adds to d; several write part[i * segs + s].
 template <Binary F, int Arg, typename T>
-__global__ void grad_rows(T* d, int64_t d_bs, const T* a, const T* b, const T* y, const T* dy,
-                          Bcast bc, int64_t seg, int64_t segs) {
+__global__ void grad_rows(T* d, int64_t d_bs, T* part, const T* a, const T* b, const T* y,
+                          const T* dy, Bcast bc, int64_t seg, int64_t segs) {
   const int64_t warps = (int64_t(gridDim.x) * blockDim.x) >> 5;
   const int lane = threadIdx.x & 31;
   for (int64_t w = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) >> 5; w < bc.batch * segs;
@@ -65,27 +67,58 @@ __global__ void grad_rows(T* d, int64_t d_bs, const T* a, const T* b, const T* y
     for (int64_t j = j0 + lane; j < j1; j += 32) s += grad_at<F, Arg>(a, b, y, dy, bc, i, j);
     s = warp_all_reduce(s, SumOp());
     if (lane == 0) {
-      if (segs > 1) atomicAdd(d + i * d_bs, s);
+      if (part) part[w] = s;
       else d[i * d_bs] += s;
     }
   }
 }
 
-// d is one element shared by everything: d[0] += sum over all positions.
+// d is one element shared by everything: each block writes its partial sum part[blockIdx.x].
 template <Binary F, int Arg, typename T>
-__global__ void grad_all(T* d, const T* a, const T* b, const T* y, const T* dy, Bcast bc) {
+__global__ void grad_all(T* part, const T* a, const T* b, const T* y, const T* dy, Bcast bc) {
   T s = 0;
   FLARE_GRID_LOOP(k, bc.batch * bc.n) {
     const int64_t i = k / bc.n;
     s += grad_at<F, Arg>(a, b, y, dy, bc, i, k - i * bc.n);
   }
   s = block_all_reduce(s, SumOp());
-  if (threadIdx.x == 0) atomicAdd(d, s);
+  if (threadIdx.x == 0) part[blockIdx.x] = s;
 }
 
+// d[g * d_stride] += sum of part[g * per .. g * per + per), in order: thread per target.
+template <typename T>
+__global__ void add_partials(T* d, int64_t d_stride, const T* part, int64_t groups, int64_t per) {
+  FLARE_GRID_LOOP(g, groups) {
+    T s = 0;
+    for (int64_t k = 0; k < per; ++k) s += part[g * per + k];
+    d[g * d_stride] += s;
+  }
+}
+
+// d[0] += sum of part[0 .. count): one block, a fixed reduction order.
+template <typename T>
+__global__ void add_partials_block(T* d, const T* part, int64_t count) {
+  T s = 0;
+  for (int64_t k = threadIdx.x; k < count; k += blockDim.x) s += part[k];
+  s = block_all_reduce(s, SumOp());
+  if (threadIdx.x == 0) d[0] += s;
+}
+
+// Scratch for partial sums, returned to the cache when the kernels are queued (stream order
+// keeps it intact until they have run).
+template <typename T>
+struct Partials {
+  CachingAllocator& alloc;
+  T* p;
+  Partials(CachingAllocator& a, int64_t n) : alloc(a), p(static_cast<T*>(a.allocate(size_t(n) * sizeof(T)))) {}
+  ~Partials() { alloc.deallocate(p); }
+  Partials(const Partials&) = delete;
+  Partials& operator=(const Partials&) = delete;
+};
+
 template <Binary F, int Arg, typename T>
-void launch_grad(cudaStream_t st, T* d, const T* a, const T* b, const T* y, const T* dy,
-                 const Bcast& bc) {
+void launch_grad(cudaStream_t st, CachingAllocator& alloc, T* d, const T* a, const T* b,
+                 const T* y, const T* dy, const Bcast& bc) {
   const int64_t d_bs = Arg == 0 ? bc.a_bs : bc.b_bs, d_es = Arg == 0 ? bc.a_es : bc.b_es;
   const bool rows_distinct = bc.batch == 1 || d_bs != 0;
   const bool cols_distinct = bc.n == 1 || d_es != 0;
@@ -101,14 +134,31 @@ void launch_grad(cudaStream_t st, T* d, const T* a, const T* b, const T* y, cons
     const int64_t rows = (bc.batch + chunks - 1) / chunks;
     chunks = (bc.batch + rows - 1) / rows;
     const dim3 grid{unsigned(col_blocks), unsigned(chunks), 1u};
-    grad_columns<F, Arg><<<grid, kThreads, 0, st>>>(d, d_es, a, b, y, dy, bc, rows, chunks > 1);
+    if (chunks == 1) {
+      grad_columns<F, Arg><<<grid, kThreads, 0, st>>>(d, d_es, static_cast<T*>(nullptr), a, b, y,
+                                                      dy, bc, rows);
+    } else {
+      Partials<T> part(alloc, bc.n * chunks);
+      grad_columns<F, Arg><<<grid, kThreads, 0, st>>>(d, d_es, part.p, a, b, y, dy, bc, rows);
+      add_partials<T><<<blocks_for(bc.n), kThreads, 0, st>>>(d, d_es, part.p, bc.n, chunks);
+    }
   } else if (rows_distinct) {
     const int64_t seg = 32 * 64;
     const int64_t segs = (bc.n + seg - 1) / seg;
-    grad_rows<F, Arg><<<blocks_for(bc.batch * segs * 32), kThreads, 0, st>>>(d, d_bs, a, b, y, dy,
-                                                                             bc, seg, segs);
+    const int blocks = blocks_for(bc.batch * segs * 32);
+    if (segs == 1) {
+      grad_rows<F, Arg><<<blocks, kThreads, 0, st>>>(d, d_bs, static_cast<T*>(nullptr), a, b, y,
+                                                     dy, bc, seg, segs);
+    } else {
+      Partials<T> part(alloc, bc.batch * segs);
+      grad_rows<F, Arg><<<blocks, kThreads, 0, st>>>(d, d_bs, part.p, a, b, y, dy, bc, seg, segs);
+      add_partials<T><<<blocks_for(bc.batch), kThreads, 0, st>>>(d, d_bs, part.p, bc.batch, segs);
+    }
   } else {
-    grad_all<F, Arg><<<blocks_for(total), kThreads, 0, st>>>(d, a, b, y, dy, bc);
+    const int blocks = blocks_for(total);
+    Partials<T> part(alloc, blocks);
+    grad_all<F, Arg><<<blocks, kThreads, 0, st>>>(part.p, a, b, y, dy, bc);
+    add_partials_block<T><<<1, kThreads, 0, st>>>(d, part.p, blocks);
   }
   FLARE_CUDA_LAUNCHED(binary_grad);
 }
@@ -151,8 +201,8 @@ void CudaBackend::binary_grad(Binary f, int arg, DType t, void* dx, const void* 
     switch (f) {
 #define FLARE_CASE(F)                                                          \
   case Binary::F:                                                              \
-    if (arg == 0) launch_grad<Binary::F, 0>(stream_, d, pa, pb, py, pdy, bc);  \
-    else launch_grad<Binary::F, 1>(stream_, d, pa, pb, py, pdy, bc);           \
+    if (arg == 0) launch_grad<Binary::F, 0>(stream_, alloc_, d, pa, pb, py, pdy, bc);  \
+    else launch_grad<Binary::F, 1>(stream_, alloc_, d, pa, pb, py, pdy, bc);           \
     break;
       FLARE_FOR_EACH_BINARY(FLARE_CASE)
 #undef FLARE_CASE

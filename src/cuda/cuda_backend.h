@@ -131,7 +131,10 @@ class CudaBackend final : public Backend {
   std::mutex idx_mu_;  // guards the upload buffer (one upload-and-launch at a time)
   void* idx_dev_ = nullptr;
   size_t idx_capacity_ = 0;
-  std::vector<const void*> ptr_scratch_;  // ger_batched's pointer lists, packed (under idx_mu_)
+  // Host scratch of the uploads, kept between calls (under idx_mu_): ger_batched's pointer
+  // lists, scatter_add_rows's grouping of ids.
+  std::vector<const void*> ptr_scratch_;
+  std::vector<int32_t> scatter_order_, scatter_pack_;
   // Small results read back by the host (all_finite's flag, sum_squares's total): a device
   // word and its pinned host copy, one user at a time.
   std::mutex result_mu_;

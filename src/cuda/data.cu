@@ -1,6 +1,10 @@
 // Data movement: transposes, strided 2-D copies, row gathers and scatters (index lists come
 // from the host through the pinned staging ring); and two pieces of the matrix products that
 // cuBLAS does not cover: sums of rank-1 terms (ger_batched) and the beta-scaling of empty ones.
+#include <algorithm>
+#include <climits>
+#include <vector>
+
 #include "cuda/cuda_backend.h"
 #include "cuda/launch.cuh"
 
@@ -68,13 +72,19 @@ __global__ void gather_kernel(T* y, const T* table, const int32_t* idx, int64_t 
   }
 }
 
-// Ids may repeat, so rows are accumulated atomically.
+// Ids may repeat. Rather than atomics (whose order changes from run to run), the host groups
+// the positions by target row; one thread per (group, column) adds its rows in their given
+// order, which is also the CPU's order, so results repeat exactly and match the CPU's.
 template <typename T>
-__global__ void scatter_add_kernel(T* table, const T* x, const int32_t* idx, int64_t n,
-                                   int64_t row) {
-  FLARE_GRID_LOOP(k, n * row) {
-    const int64_t i = k / row;
-    atomicAdd(table + int64_t(idx[i]) * row + (k - i * row), x[k]);
+__global__ void scatter_groups_kernel(T* table, const T* x, const int32_t* rows,
+                                      const int32_t* offsets, const int32_t* pos, int64_t groups,
+                                      int64_t row) {
+  FLARE_GRID_LOOP(k, groups * row) {
+    const int64_t g = k / row, c = k - g * row;
+    T* p = table + int64_t(rows[g]) * row + c;
+    T acc = *p;
+    for (int32_t q = offsets[g]; q < offsets[g + 1]; ++q) acc += x[int64_t(pos[q]) * row + c];
+    *p = acc;
   }
 }
 
@@ -166,14 +176,35 @@ void CudaBackend::gather_rows(DType t, void* y, const void* table, const int32_t
 void CudaBackend::scatter_add_rows(DType t, void* table, const void* x, const int32_t* idx,
                                    int64_t n, int64_t row) {
   if (n <= 0 || row <= 0) return;
+  if (n > int64_t(INT32_MAX)) throw Error("cuda scatter_add_rows: more than 2^31 ids");
   activate();
   std::lock_guard<std::mutex> lock(idx_mu_);
-  const int32_t* d_idx = upload_indices(idx, n);
+  // Positions sorted by id (stably: each group keeps the given order), packed as
+  // [offsets: groups + 1][rows: groups][positions: n] in one upload.
+  std::vector<int32_t>& order = scatter_order_;
+  order.resize(size_t(n));
+  for (int64_t i = 0; i < n; ++i) order[size_t(i)] = int32_t(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [idx](int32_t u, int32_t v) { return idx[u] < idx[v]; });
+  std::vector<int32_t>& pack = scatter_pack_;
+  pack.clear();
+  std::vector<int32_t> group_rows;
+  for (int64_t q = 0; q < n; ++q)
+    if (q == 0 || idx[order[size_t(q)]] != idx[order[size_t(q - 1)]]) {
+      pack.push_back(int32_t(q));
+      group_rows.push_back(idx[order[size_t(q)]]);
+    }
+  const int64_t groups = int64_t(group_rows.size());
+  pack.push_back(int32_t(n));
+  pack.insert(pack.end(), group_rows.begin(), group_rows.end());
+  pack.insert(pack.end(), order.begin(), order.end());
+  const int32_t* d = static_cast<const int32_t*>(upload(pack.data(), pack.size() * sizeof(int32_t)));
+  const int32_t *d_offsets = d, *d_rows = d + groups + 1, *d_pos = d + 2 * groups + 1;
   dispatch_dtype(t, [&](auto z) {
     using T = decltype(z);
-    scatter_add_kernel<T><<<blocks_for(n * row), kThreads, 0, stream_>>>(
-        static_cast<T*>(table), static_cast<const T*>(x), d_idx, n, row);
-    FLARE_CUDA_LAUNCHED(scatter_add_kernel);
+    scatter_groups_kernel<T><<<blocks_for(groups * row), kThreads, 0, stream_>>>(
+        static_cast<T*>(table), static_cast<const T*>(x), d_rows, d_offsets, d_pos, groups, row);
+    FLARE_CUDA_LAUNCHED(scatter_groups_kernel);
   });
 }
 
