@@ -67,6 +67,10 @@ Expr reshape(const Expr& x, const Shape& dims);
 /// Concatenation along dim (negative counts from the end); batches must agree (or be 1).
 Expr concat(const std::vector<Expr>& xs, int dim = 0);
 Expr concat(std::initializer_list<Expr> xs, int dim = 0);
+/// Concatenation along the batch (DyNet's concatenate_to_batch): operands of one shape with
+/// batches B_i -> that shape with batch sum(B_i), operand after operand. Turns per-step
+/// states into one batch, so a layer applied to every step runs as one matrix product.
+Expr concat_batch(const std::vector<Expr>& xs);
 /// Elements [begin, end) along dim.
 Expr slice(const Expr& x, int dim, int64_t begin, int64_t end);
 /// Consecutive slices of the given sizes along dim (they must add up to the dim).

@@ -138,6 +138,31 @@ void pick_bwd(const Ctx& c) {
   c.be.scatter_add_rows(c.t(), d, c.dy(), rows, c.n() / inner, inner);
 }
 
+// ---- concat_batch: operands' batch items one after another ----
+Shape concat_batch_shape(const ShapeArgs& sa) {
+  const Shape& a = sa.s(0);
+  int64_t batch = 0;
+  for (int i = 0; i < sa.nargs; ++i) {
+    if (!sa.s(i).same_dims(a)) sa.fail("operands must have the same shape (batches may differ)");
+    batch += sa.s(i).batch();
+  }
+  return a.with_batch(batch);
+}
+void concat_batch_fwd(const Ctx& c) {
+  int64_t off = 0;
+  for (int i = 0; i < c.nargs; ++i) {
+    c.be.copy(c.t(), offset(c.out(), off, c.t()), c.x(i), c.xs(i).total());
+    off += c.xs(i).total();
+  }
+}
+void concat_batch_bwd(const Ctx& c) {
+  int64_t off = 0;
+  for (int i = 0; i < c.nargs; ++i) {
+    if (void* d = c.dx(i)) c.be.axpy(c.t(), d, offset(c.dy(), off, c.t()), c.xs(i).total(), 1.0);
+    off += c.xs(i).total();
+  }
+}
+
 // ---- lookup: rows of a [V, ...] table, idx = ids (one per example) ----
 Shape lookup_shape(const ShapeArgs& sa) {
   const Shape& t = sa.s(0);
@@ -187,6 +212,9 @@ void register_shape_ops(OpDef* t) {
   // y = x[idx] along dim;  dx[idx] += dy
   t[int(OpId::Pick)] = {"pick", "x", 1, 1, pick_shape, pick_fwd, pick_bwd, BatchKind::PerExample};
   // y_b = table[id_b];  dtable[id_b] += dy_b
+  // y = [x0's batch items; x1's; ...];  dx_i += its block of dy
+  t[int(OpId::ConcatBatch)] = {"concat_batch", "x*", 1, -1, concat_batch_shape, concat_batch_fwd, concat_batch_bwd,
+                               BatchKind::None};
   t[int(OpId::Lookup)] = {"lookup", "table", 1, 1, lookup_shape, lookup_fwd, lookup_bwd, BatchKind::Lookup};
 }
 
@@ -213,6 +241,12 @@ Expr slice(const Expr& x, int dim, int64_t begin, int64_t end) {
   Attrs a;
   a.i[0] = dim, a.i[1] = begin, a.i[2] = end;
   return x.graph().add(OpId::Slice, {x}, a);
+}
+
+Expr concat_batch(const std::vector<Expr>& xs) {
+  if (xs.empty()) throw ShapeError("concat_batch: needs at least one argument; got none");
+  if (xs.size() == 1) return xs[0];
+  return xs[0].graph().add(OpId::ConcatBatch, xs.data(), uint32_t(xs.size()));
 }
 
 Expr concat(std::initializer_list<Expr> xs, int dim) {

@@ -72,6 +72,10 @@ std::vector<OpSample> make_samples() {
   add(S("reshape batched", OpId::Reshape, {A({6}, 2)}, [](const E& x) { return reshape(x[0], Shape{2, 3}); }));
   add(S("concat vectors", OpId::Concat, {A({2}), A({3})}, [](const E& x) { return concat({x[0], x[1]}); }));
   add(S("concat dim 1", OpId::Concat, {A({2, 3}), A({2, 1})}, [](const E& x) { return concat({x[0], x[1]}, 1); }));
+  add(S("concat_batch", OpId::ConcatBatch, {A({3}, 2), A({3}), A({3}, 3)},
+        [](const E& x) { return concat_batch({x[0], x[1], x[2]}); }));
+  add(S("concat_batch matrices", OpId::ConcatBatch, {A({2, 2}), A({2, 2}, 2)},
+        [](const E& x) { return concat_batch({x[0], x[1]}); }));
   add(S("concat batch-broadcast", OpId::Concat, {A({2}, 3), A({2}), A({1}, 3)}, [](const E& x) { return concat({x[0], x[1], x[2]}); }));
   add(S("slice dim 0", OpId::Slice, {A({4, 3})}, [](const E& x) { return slice(x[0], 0, 1, 3); }));
   add(S("slice dim 1 batched", OpId::Slice, {A({4, 3}, 2)}, [](const E& x) { return slice(x[0], -1, 0, 2); }));
@@ -170,6 +174,9 @@ std::vector<BadSample> make_bad() {
                 "reshape: cannot reshape 6 elements per example into [4]; got x=[2,3]"));
   v.push_back(B("concat dims", OpId::Concat, {Shape{2, 3}, Shape{3, 3}}, [](const E& x) { return concat({x[0], x[1]}, 1); },
                 "concat: shapes must agree except along dim 1; got x0=[2,3] x1=[3,3]"));
+  v.push_back(B("concat_batch shapes", OpId::ConcatBatch, {Shape({2}, 2), Shape({3}, 2)},
+                [](const E& x) { return concat_batch({x[0], x[1]}); },
+                "concat_batch: operands must have the same shape (batches may differ); got x0=[2]x2 x1=[3]x2"));
   v.push_back(B("concat batches", OpId::Concat, {Shape({2}, 2), Shape({2}, 3)}, [](const E& x) { return concat({x[0], x[1]}); },
                 "concat: batch sizes differ (2 vs 3)"));
   v.push_back(B("slice bounds", OpId::Slice, {Shape{4}}, [](const E& x) { return slice(x[0], 0, 2, 7); },
