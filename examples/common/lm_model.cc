@@ -46,15 +46,18 @@ Expr LanguageModel::loss(Graph& g, const LMBatch& b) const {
   xs.reserve(b.inputs.size());
   for (const auto& ids : b.inputs) xs.push_back(drop_(lookup(table, ids)));
   std::vector<Expr> hs = rnn_(xs).outputs;
-  const int64_t batch = b.sequences;
-  std::vector<Expr> losses;
-  losses.reserve(hs.size());
+  for (Expr& h : hs) h = drop_(h);
+  // Every step's states as one batch of T x B: the output layer and the softmax run once over
+  // all of them (one matrix product instead of T, the weights read once).
+  std::vector<int32_t> targets;
+  std::vector<float> mask;
   for (size_t t = 0; t < hs.size(); ++t) {
-    Expr nll = pick_neg_log_softmax(out_(drop_(hs[t])), b.targets[t]);
-    if (!b.mask.empty()) nll = nll * g.input(Shape({}, batch), b.mask[t]);
-    losses.push_back(batch > 1 ? sum_batch(nll) : nll);
+    targets.insert(targets.end(), b.targets[t].begin(), b.targets[t].end());
+    if (!b.mask.empty()) mask.insert(mask.end(), b.mask[t].begin(), b.mask[t].end());
   }
-  return sum(losses);
+  Expr nll = pick_neg_log_softmax(out_(concat_batch(hs)), targets);
+  if (!mask.empty()) nll = nll * g.input(Shape({}, int64_t(mask.size())), mask);
+  return sum_batch(nll);
 }
 
 std::vector<double> LanguageModel::step(Graph& g, int32_t id, State& state) const {
