@@ -76,8 +76,7 @@ Throughput train_for(const TaskArgs& a, size_t n, optim::Optimizer& opt, const L
         tp.words += l.words;
       }
       g.backward(losses.size() == 1 ? losses[0] : sum(losses));
-      opt.step();
-      opt.zero_grad();
+      opt.step_and_zero_grad();
       ++tp.updates;
       if (clock.seconds() >= a.seconds || (a.max_updates > 0 && tp.updates >= a.max_updates)) {
         tp.epochs += double(std::min(n, k + group)) / double(n);

@@ -52,7 +52,8 @@ struct UpdateRange {
 };
 
 // Hyper-parameters of one fused optimizer step, plain scalars so every device can take them by
-// value as kernel arguments. In every kernel g' = g + weight_decay * w (L2 decay added to the
+// value as kernel arguments. zero_grad asks the kernel to also clear the gradient elements it
+// reads, in the same pass (the CPU backend does; flare::optim asks no other backend). In every kernel g' = g + weight_decay * w (L2 decay added to the
 // gradient), except AdamW, which decays w itself. Formulas per element (w: value, g: grad):
 
 /// SGD: b = first ? g' : momentum*b + (1-dampening)*g' (only when momentum != 0);
@@ -61,15 +62,18 @@ struct SgdStep {
   double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
   bool nesterov = false;
   bool first = false;  // the buffer holds nothing yet: b = g'
+  bool zero_grad = false;
 };
 /// Adagrad: s += g'^2;  w -= lr * g' / (sqrt(s) + eps). (lr already includes lr decay.)
 struct AdagradStep {
   double lr = 0, eps = 0, weight_decay = 0;
+  bool zero_grad = false;
 };
 /// Adadelta: s = rho*s + (1-rho)*g'^2;  d = sqrt(u + eps) / sqrt(s + eps) * g';
 /// u = rho*u + (1-rho)*d^2;  w -= lr*d.
 struct AdadeltaStep {
   double lr = 0, rho = 0, eps = 0, weight_decay = 0;
+  bool zero_grad = false;
 };
 /// Adam: (decoupled: w *= 1 - lr*weight_decay, and g' = g)  m = b1*m + (1-b1)*g';
 /// v = b2*v + (1-b2)*g'^2;  w -= lr/bias1 * m / (sqrt(v)/sqrt(bias2) + eps), where
@@ -78,6 +82,7 @@ struct AdamStep {
   double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0;
   double bias1 = 1, bias2 = 1;
   bool decoupled = false;  // AdamW
+  bool zero_grad = false;
 };
 
 class Backend {

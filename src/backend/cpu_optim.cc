@@ -1,6 +1,8 @@
 // Fused optimizer kernels on the CPU. Each update reads and writes every array once per element
 // in one loop; the loop bodies have no branches (flags are template parameters) so GCC
-// vectorises them at -O3. Sparse ranges run the same loop once per touched row.
+// vectorises them at -O3. Sparse ranges run the same loop once per touched row. With zero_grad
+// the loop also clears each gradient element after reading it: a large embedding table's update
+// is bound by memory bandwidth, and a separate zeroing pass would stream the gradient again.
 #include <cmath>
 
 #include "backend/cpu_backend.h"
@@ -18,11 +20,12 @@ void for_each_span(const UpdateRange& r, F&& f) {
   for (int64_t i = 0; i < r.n_rows; ++i) f(int64_t(r.rows[i]) * r.n, r.n);
 }
 
-template <typename T, bool kMomentum, bool kNesterov, bool kFirst>
-void sgd_loop(T* __restrict w, const T* __restrict g, T* __restrict b, int64_t n, T lr, T mom,
+template <typename T, bool kMomentum, bool kNesterov, bool kFirst, bool kZero>
+void sgd_loop(T* __restrict w, T* __restrict g, T* __restrict b, int64_t n, T lr, T mom,
               T damp1, T wd) {
   for (int64_t i = 0; i < n; ++i) {
     T d = g[i] + wd * w[i];
+    if constexpr (kZero) g[i] = T(0);
     if constexpr (kMomentum) {
       const T nb = kFirst ? d : mom * b[i] + damp1 * d;
       b[i] = nb;
@@ -32,35 +35,37 @@ void sgd_loop(T* __restrict w, const T* __restrict g, T* __restrict b, int64_t n
   }
 }
 
-template <typename T>
-void sgd_typed(T* w, const T* g, T* b, const UpdateRange& r, const SgdStep& s) {
+template <typename T, bool kZero>
+void sgd_typed(T* w, T* g, T* b, const UpdateRange& r, const SgdStep& s) {
   const T lr = T(s.lr), mom = T(s.momentum), damp1 = T(1 - s.dampening), wd = T(s.weight_decay);
   auto run = [&](auto loop) {
     for_each_span(r, [&](int64_t o, int64_t n) { loop(w + o, g + o, b ? b + o : nullptr, n, lr, mom, damp1, wd); });
   };
-  if (s.momentum == 0) return run(sgd_loop<T, false, false, false>);
+  if (s.momentum == 0) return run(sgd_loop<T, false, false, false, kZero>);
   if (s.nesterov)
-    return s.first ? run(sgd_loop<T, true, true, true>) : run(sgd_loop<T, true, true, false>);
-  return s.first ? run(sgd_loop<T, true, false, true>) : run(sgd_loop<T, true, false, false>);
+    return s.first ? run(sgd_loop<T, true, true, true, kZero>) : run(sgd_loop<T, true, true, false, kZero>);
+  return s.first ? run(sgd_loop<T, true, false, true, kZero>) : run(sgd_loop<T, true, false, false, kZero>);
 }
 
-template <typename T>
-void adagrad_loop(T* __restrict w, const T* __restrict g, T* __restrict s, int64_t n, T lr,
+template <typename T, bool kZero>
+void adagrad_loop(T* __restrict w, T* __restrict g, T* __restrict s, int64_t n, T lr,
                   T eps, T wd) {
   for (int64_t i = 0; i < n; ++i) {
     const T d = g[i] + wd * w[i];
+    if constexpr (kZero) g[i] = T(0);
     const T ns = s[i] + d * d;
     s[i] = ns;
     w[i] -= lr * d / (std::sqrt(ns) + eps);
   }
 }
 
-template <typename T>
-void adadelta_loop(T* __restrict w, const T* __restrict g, T* __restrict sq,
+template <typename T, bool kZero>
+void adadelta_loop(T* __restrict w, T* __restrict g, T* __restrict sq,
                    T* __restrict acc, int64_t n, T lr, T rho, T eps, T wd) {
   const T rho1 = T(1) - rho;
   for (int64_t i = 0; i < n; ++i) {
     const T gd = g[i] + wd * w[i];
+    if constexpr (kZero) g[i] = T(0);
     const T s = rho * sq[i] + rho1 * gd * gd;
     sq[i] = s;
     const T d = std::sqrt(acc[i] + eps) / std::sqrt(s + eps) * gd;
@@ -69,13 +74,14 @@ void adadelta_loop(T* __restrict w, const T* __restrict g, T* __restrict sq,
   }
 }
 
-template <typename T, bool kDecoupled>
-void adam_loop(T* __restrict w, const T* __restrict g, T* __restrict m, T* __restrict v,
+template <typename T, bool kDecoupled, bool kZero>
+void adam_loop(T* __restrict w, T* __restrict g, T* __restrict m, T* __restrict v,
                int64_t n, T b1, T b2, T step, T inv_sqrt_bias2, T eps, T wd, T decay) {
   const T b1c = T(1) - b1, b2c = T(1) - b2;
   for (int64_t i = 0; i < n; ++i) {
     T wi = w[i];
     T gi = g[i];
+    if constexpr (kZero) g[i] = T(0);
     if constexpr (kDecoupled) {
       wi *= decay;
     } else {
@@ -107,10 +113,19 @@ double sum_squares_loop(const T* __restrict x, int64_t n) {
 
 }  // namespace
 
+// The gradient is written only when the step asks for zeroing.
+template <typename T>
+T* grad_ptr(const void* g) {
+  return static_cast<T*>(const_cast<void*>(g));
+}
+
 void CpuBackend::sgd_update(DType t, void* w, const void* g, void* buf, UpdateRange r, SgdStep s) {
   dispatch_dtype(t, [&](auto z) {
     using T = decltype(z);
-    sgd_typed<T>(static_cast<T*>(w), static_cast<const T*>(g), static_cast<T*>(buf), r, s);
+    if (s.zero_grad)
+      sgd_typed<T, true>(static_cast<T*>(w), grad_ptr<T>(g), static_cast<T*>(buf), r, s);
+    else
+      sgd_typed<T, false>(static_cast<T*>(w), grad_ptr<T>(g), static_cast<T*>(buf), r, s);
   });
 }
 
@@ -119,10 +134,13 @@ void CpuBackend::adagrad_update(DType t, void* w, const void* g, void* sum, Upda
   dispatch_dtype(t, [&](auto z) {
     using T = decltype(z);
     T* pw = static_cast<T*>(w);
-    const T* pg = static_cast<const T*>(g);
+    T* pg = grad_ptr<T>(g);
     T* ps = static_cast<T*>(sum);
     for_each_span(r, [&](int64_t o, int64_t n) {
-      adagrad_loop<T>(pw + o, pg + o, ps + o, n, T(s.lr), T(s.eps), T(s.weight_decay));
+      if (s.zero_grad)
+        adagrad_loop<T, true>(pw + o, pg + o, ps + o, n, T(s.lr), T(s.eps), T(s.weight_decay));
+      else
+        adagrad_loop<T, false>(pw + o, pg + o, ps + o, n, T(s.lr), T(s.eps), T(s.weight_decay));
     });
   });
 }
@@ -132,12 +150,12 @@ void CpuBackend::adadelta_update(DType t, void* w, const void* g, void* sq, void
   dispatch_dtype(t, [&](auto z) {
     using T = decltype(z);
     T* pw = static_cast<T*>(w);
-    const T* pg = static_cast<const T*>(g);
+    T* pg = grad_ptr<T>(g);
     T* psq = static_cast<T*>(sq);
     T* pacc = static_cast<T*>(acc_delta);
+    auto loop = s.zero_grad ? adadelta_loop<T, true> : adadelta_loop<T, false>;
     for_each_span(r, [&](int64_t o, int64_t n) {
-      adadelta_loop<T>(pw + o, pg + o, psq + o, pacc + o, n, T(s.lr), T(s.rho), T(s.eps),
-                       T(s.weight_decay));
+      loop(pw + o, pg + o, psq + o, pacc + o, n, T(s.lr), T(s.rho), T(s.eps), T(s.weight_decay));
     });
   });
 }
@@ -147,18 +165,16 @@ void CpuBackend::adam_update(DType t, void* w, const void* g, void* m, void* v, 
   dispatch_dtype(t, [&](auto z) {
     using T = decltype(z);
     T* pw = static_cast<T*>(w);
-    const T* pg = static_cast<const T*>(g);
+    T* pg = grad_ptr<T>(g);
     T* pm = static_cast<T*>(m);
     T* pv = static_cast<T*>(v);
     const T step = T(s.lr / s.bias1), inv = T(1 / std::sqrt(s.bias2));
     const T decay = T(1 - s.lr * s.weight_decay);
+    auto loop = s.decoupled ? (s.zero_grad ? adam_loop<T, true, true> : adam_loop<T, true, false>)
+                            : (s.zero_grad ? adam_loop<T, false, true> : adam_loop<T, false, false>);
     for_each_span(r, [&](int64_t o, int64_t n) {
-      if (s.decoupled)
-        adam_loop<T, true>(pw + o, pg + o, pm + o, pv + o, n, T(s.beta1), T(s.beta2), step, inv,
-                           T(s.eps), T(s.weight_decay), decay);
-      else
-        adam_loop<T, false>(pw + o, pg + o, pm + o, pv + o, n, T(s.beta1), T(s.beta2), step, inv,
-                            T(s.eps), T(s.weight_decay), decay);
+      loop(pw + o, pg + o, pm + o, pv + o, n, T(s.beta1), T(s.beta2), step, inv, T(s.eps), T(s.weight_decay),
+           decay);
     });
   });
 }

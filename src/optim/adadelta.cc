@@ -12,6 +12,7 @@ Adadelta::Adadelta(std::vector<Parameter*> params, AdadeltaOptions options)
 
 void Adadelta::update(Parameter& p, std::vector<Tensor>& state, UpdateRange r) {
   AdadeltaStep s;
+  s.zero_grad = zero_grad_in_update();
   s.lr = lr();
   s.rho = options_.rho();
   s.eps = options_.eps();

@@ -15,6 +15,7 @@ Adagrad::Adagrad(std::vector<Parameter*> params, AdagradOptions options)
 
 void Adagrad::update(Parameter& p, std::vector<Tensor>& state, UpdateRange r) {
   AdagradStep s;
+  s.zero_grad = zero_grad_in_update();
   s.lr = lr() / (1 + double(step_count() - 1) * options_.lr_decay());
   s.eps = options_.eps();
   s.weight_decay = options_.weight_decay();

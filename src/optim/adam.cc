@@ -28,6 +28,7 @@ Adam::Adam(std::vector<Parameter*> params, AdamOptions options, bool decoupled)
 
 void Adam::update(Parameter& p, std::vector<Tensor>& state, UpdateRange r) {
   AdamStep s;
+  s.zero_grad = zero_grad_in_update();
   s.lr = lr();
   s.beta1 = options_.beta1();
   s.beta2 = options_.beta2();

@@ -86,6 +86,29 @@ void Optimizer::zero_grad() {
   for (Parameter* p : params_) p->zero_grad();
 }
 
+void Optimizer::step_and_zero_grad() {
+  ++step_;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Parameter& p = *params_[i];
+    UpdateRange r = p.trainable() ? range_of(p) : UpdateRange{};
+    if (!p.trainable() || (r.sparse() && r.n_rows == 0)) {
+      p.zero_grad();
+      continue;
+    }
+    // Only the CPU kernels clear the gradient as they go; elsewhere it is a second pass.
+    zero_in_update_ = p.device().is_cpu();
+    try {
+      update(p, slots_of(i), r);
+    } catch (...) {
+      zero_in_update_ = false;
+      throw;
+    }
+    // A sparse parameter also forgets its touched rows (re-zeroing those few rows is cheap).
+    if (!zero_in_update_ || p.sparse()) p.zero_grad();
+    zero_in_update_ = false;
+  }
+}
+
 OptimizerState Optimizer::state() {
   OptimizerState s;
   s.kind = kind_;

@@ -23,6 +23,7 @@ Sgd::Sgd(std::vector<Parameter*> params, SgdOptions options)
 
 void Sgd::update(Parameter& p, std::vector<Tensor>& state, UpdateRange r) {
   SgdStep s;
+  s.zero_grad = zero_grad_in_update();
   s.lr = lr();
   s.momentum = options_.momentum();
   s.dampening = options_.dampening();

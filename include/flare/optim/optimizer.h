@@ -78,6 +78,11 @@ class Optimizer {
   void step();
   /// Zeroes the gradient of every parameter (only touched rows of sparse ones).
   void zero_grad();
+  /// step() then zero_grad(), the end of the usual training iteration, with each gradient
+  /// cleared by the same fused pass that reads it (on the CPU): updating a large embedding table
+  /// is bound by memory bandwidth, and a separate zeroing pass would read and write its gradient
+  /// again. Same values as the two calls.
+  void step_and_zero_grad();
 
   /// The learning rate the next step() uses (schedulers set it).
   double lr() const { return lr_; }
@@ -105,6 +110,9 @@ class Optimizer {
   /// Updates one parameter over `r` with its state tensors (one per slot, same shape, dtype and
   /// device as the parameter). step_count() is already the number of this step.
   virtual void update(Parameter& p, std::vector<Tensor>& state, UpdateRange r) = 0;
+  /// True while step_and_zero_grad() runs on a backend that clears gradients in its fused
+  /// kernels: update() then sets the step's zero_grad flag.
+  bool zero_grad_in_update() const { return zero_in_update_; }
 
  private:
   // Allocates (or moves to the parameter's device) the state of parameter i.
@@ -118,6 +126,7 @@ class Optimizer {
   std::string kind_;
   double lr_;
   int64_t step_ = 0;
+  bool zero_in_update_ = false;
 };
 
 /// Throws flare::Error("<optimizer>: <what> must be <rule>, got <v>") when `ok` is false.
