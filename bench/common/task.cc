@@ -38,8 +38,10 @@ void add_task_flags(CLI::App& app, TaskArgs& a) {
 }
 
 void apply_task_flags(const TaskArgs& a) {
-  if (a.mode != "eager") throw Error("--mode " + a.mode + " is not supported by this program (eager only)");
-  if (a.batch != 1) throw Error("--batch " + std::to_string(a.batch) + ": eager mode trains one example per update");
+  if (a.mode != "eager" && a.mode != "autobatch")
+    throw Error("--mode " + a.mode + " is not supported by this program (eager or autobatch)");
+  if (a.mode == "eager" && a.batch != 1)
+    throw Error("--batch " + std::to_string(a.batch) + ": eager mode trains one example per update");
   if (openblas_set_num_threads) openblas_set_num_threads(1);
   manual_seed(a.seed);
 }
@@ -59,8 +61,12 @@ Throughput train_for(const TaskArgs& a, size_t n, optim::Optimizer& opt, const L
   Graph g;
   Throughput tp;
   // Items per update: one in eager mode. A batching mode builds several items' losses into one
-  // graph and sums them here; nothing else in the loop changes.
-  const size_t group = 1;
+  // graph and sums them here; nothing else in the loop changes. Autobatch: the graph is lazy
+  // and its executor runs the batch's nodes as batched kernels at backward().
+  const bool autobatch = a.mode == "autobatch";
+  const size_t group = autobatch ? size_t(a.batch) : 1;
+  Autobatch ab;
+  if (autobatch) g.set_executor(&ab);
   std::vector<Expr> losses;
   opt.zero_grad();
   Stopwatch clock;
@@ -87,6 +93,13 @@ Throughput train_for(const TaskArgs& a, size_t n, optim::Optimizer& opt, const L
     if (!done) tp.epochs += 1.0;
   }
   tp.seconds = clock.seconds();
+  if (autobatch) {
+    const AutobatchStats& st = ab.stats();
+    tp.extra = {{"batch", a.batch},
+                {"copy_fraction", st.copy_fraction()},
+                {"copy_time_share", st.copy_time_share()},
+                {"mean_group_size", st.mean_group_size()}};
+  }
   return tp;
 }
 
@@ -108,6 +121,7 @@ void print_task_result(const std::string& task, const TaskArgs& a, const Through
                       {"train_examples", tp.examples},
                       {"updates", tp.updates},
                       {"epochs", tp.epochs}};
+  for (const auto& [k, v] : tp.extra.items()) j[k] = v;
   for (const auto& [k, v] : extra.items()) j[k] = v;
   print_result(j);
 }

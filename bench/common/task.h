@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "flare/autobatch.h"
 #include "flare/flare.h"
 #include "flare/optim/optimizer.h"
 
@@ -35,7 +36,8 @@ struct TaskArgs {
 /// --limit --dev-limit --updates); `a` holds the defaults.
 void add_task_flags(CLI::App& app, TaskArgs& a);
 
-/// After parsing: checks the flags (mode eager, batch 1 there), pins BLAS to one thread and
+/// After parsing: checks the flags (mode eager with batch 1, or autobatch: --batch items per
+/// update in one lazy, auto-batched graph), pins BLAS to one thread and
 /// seeds flare's generator. Throws flare::Error naming the flag.
 void apply_task_flags(const TaskArgs& a);
 
@@ -49,6 +51,7 @@ struct Throughput {
   int64_t updates = 0;
   double seconds = 0;
   double epochs = 0;
+  nlohmann::json extra = nlohmann::json::object();  ///< mode-specific keys for the result line
   double examples_per_s() const { return seconds > 0 ? double(examples) / seconds : 0; }
   double words_per_s() const { return seconds > 0 ? double(words) / seconds : 0; }
 };

@@ -140,19 +140,11 @@ void Autobatch::Impl::layout_grads(Graph& g, uint32_t root, const std::vector<ui
   Node& rn = g.node(root);
   Backend& be = g.backend();
   be.fill(rn.dtype, rn.grad, 1, 0.0);  // the seed moves with the root's slot
+  // Slots group by group (no node is touched here: packed members get their offsets in poff_),
+  // then one pass in node order hands every reached node its gradient.
   char* at = lo;
-  // Mirror one batched group (all members reached) at `base`: gradient = value + delta.
-  auto mirror = [&](Group& G, char* base) {
-    G.delta_ok = true;
-    G.delta = base - G.value_base;
-    G.grad_base = base;
-    const size_t es = dtype_size(G.dtype);
-    size_t off = 0;
-    for (uint32_t j = 0; j < G.mcount; ++j) {
-      g.node(st.members[G.mbegin + j]).grad = base + off;
-      off += size_t(st.melem[G.mbegin + j]) * es;
-    }
-  };
+  std::vector<int64_t>& poff = poff_;
+  if (poff.size() < st.group_of.size()) poff.resize(st.group_of.size());
   for (uint32_t gi = 0; gi < st.groups.size(); ++gi) {
     Group& G = st.groups[gi];
     if (in_chain[gi]) {
@@ -161,31 +153,41 @@ void Autobatch::Impl::layout_grads(Graph& g, uint32_t root, const std::vector<ui
       size_t b = 0;
       for (uint32_t c = gi; c != kNone; c = st.groups[c].chain_next) {
         Group& C = st.groups[c];
-        mirror(C, at + (C.value_base - chain_value));
+        char* gb = at + (C.value_base - chain_value);
+        C.delta_ok = true;
+        C.grad_base = gb;
+        C.delta = gb - C.value_base;
         b += packed[c];
       }
       at += align64(b);
       continue;
     }
+    G.grad_base = at;
     if (mirrored(G)) {
-      mirror(G, at);
+      G.delta_ok = true;
+      G.delta = at - G.value_base;
     } else {
-      const size_t es = dtype_size(G.dtype);
-      size_t gb = 0;
+      int64_t e = 0;
       for (uint32_t j = 0; j < G.mcount; ++j) {
         const uint32_t m = st.members[G.mbegin + j];
         if (m > root || !reach[m]) continue;
-        g.node(m).grad = at + gb;
-        gb += size_t(st.melem[G.mbegin + j]) * es;
+        poff[m] = e;
+        e += st.melem[G.mbegin + j];
       }
-      if (gb && G.full) G.grad_base = at;
     }
     at += align64(packed[gi]);
   }
   for (uint32_t i = 0; i <= root; ++i) {
-    if (!reach[i] || (i < st.group_of.size() && st.group_of[i] != kNone)) continue;
+    if (!reach[i]) continue;
     Node& n = g.node(i);
     if (n.op == OpId::Param) continue;
+    const uint32_t gi = i < st.group_of.size() ? st.group_of[i] : kNone;
+    if (gi != kNone) {
+      const Group& G = st.groups[gi];
+      n.grad = G.delta_ok ? static_cast<char*>(n.value) + G.delta
+                          : static_cast<char*>(G.grad_base) + size_t(poff[i]) * dtype_size(G.dtype);
+      continue;
+    }
     n.grad = at;
     at += align64(size_t(n.shape.total()) * dtype_size(n.dtype));
   }

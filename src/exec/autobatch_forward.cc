@@ -64,8 +64,9 @@ void Autobatch::Impl::forward(Graph& g, uint32_t begin, uint32_t end) {
   }
   const bool planned = opt.plan_layout && opt.strategy != BatchStrategy::none;
   plan.region = nullptr;
+  index_groups();
+  plan.moff.assign(plan.n, 0);
   if (planned) {
-    index_groups();
     plan_layout();
     plan_memory(g);
     if (plan.region_bytes) plan.region = static_cast<char*>(g.alloc(plan.region_bytes));
@@ -103,6 +104,14 @@ void Autobatch::Impl::forward(Graph& g, uint32_t begin, uint32_t end) {
   stats.schedule_seconds += autobatch::seconds_since(t0);
 
   for (uint32_t gi = gbegin; gi < st.groups.size(); ++gi) run_group(g, gi);
+  // Members of batched groups learn where their values are in one pass in node order (cheaper
+  // than touching them group by group, scattered over the node array).
+  for (uint32_t li = 0; li < plan.n; ++li) {
+    if (plan.sig[li] == kNone) continue;
+    const Group& G = st.groups[gbegin + plan.local_group[li]];
+    if (G.kind != GroupKind::Batched) continue;
+    g.node(begin + li).value = G.value_base + size_t(plan.moff[li]) * dtype_size(G.dtype);
+  }
   stats.total_seconds += autobatch::seconds_since(t0);
 }
 
@@ -113,11 +122,21 @@ void Autobatch::Impl::run_group(Graph& g, uint32_t gi) {
   for (uint32_t j = 0; j < G.mcount; ++j) {
     const uint32_t m = st.members[G.mbegin + j];
     run_solo(g, m);
-    st.melem[G.mbegin + j] = g.node(m).shape.total();
+    st.melem[G.mbegin + j] = plan.elems[m - plan.begin];
   }
 }
 
+// Members of batched groups learn their value pointers at the end of forward(); a node that
+// reads them as a real node before that (one run alone, or a shared argument) gets them here.
+void Autobatch::Impl::materialize(Graph& g, uint32_t id) {
+  if (id < plan.begin || plan.sig[id - plan.begin] == kNone) return;
+  int64_t n;
+  const char* v = value_of(g, id, &n, dtype_size(g.node(id).dtype));
+  g.node(id).value = const_cast<char*>(v);
+}
+
 void Autobatch::Impl::run_solo(Graph& g, uint32_t id) {
+  for (uint32_t k = 0, na = plan.nargs(id); k < na; ++k) materialize(g, plan.arg(id, k));
   Node& n = g.node(id);
   if (is_random(n.op)) {
     n.value = g.alloc(size_t(n.shape.total()) * dtype_size(n.dtype));
@@ -137,12 +156,12 @@ void Autobatch::Impl::run_solo(Graph& g, uint32_t id) {
 // A node's value and element count: from the memory plan for members of this call's batched
 // groups (no need to touch the node), else from the node.
 inline const char* Autobatch::Impl::value_of(Graph& g, uint32_t id, int64_t* elems, size_t es) {
-  if (plan.region && id >= plan.begin && plan.sig[id - plan.begin] != kNone) {
+  if (id >= plan.begin && plan.sig[id - plan.begin] != kNone) {
     const uint32_t li = id - plan.begin;
-    const uint32_t P = plan.local_group[li];
-    if (st.groups[plan_gbegin + P].kind == GroupKind::Batched && plan.gsize[P] >= 2) {
+    const Group& P = st.groups[plan_gbegin + plan.local_group[li]];
+    if (P.kind == GroupKind::Batched && P.value_base) {
       *elems = plan.elems[li];
-      return st.groups[plan_gbegin + P].value_base + size_t(plan.moff[li]) * es;
+      return P.value_base + size_t(plan.moff[li]) * es;
     }
   }
   const Node& X = g.node(id);
@@ -203,10 +222,11 @@ bool Autobatch::Impl::run_batched(Graph& g, uint32_t gi) {
 
   int64_t total = 0, batch = 0;
   for (uint32_t j = 0; j < k; ++j) {
-    const Shape& s = g.node(mem[j]).shape;
-    st.melem[G.mbegin + j] = s.total();
-    total += s.total();
-    batch += s.batch();
+    const uint32_t li = mem[j] - plan.begin;
+    st.melem[G.mbegin + j] = plan.elems[li];
+    plan.moff[li] = total;
+    total += plan.elems[li];
+    batch += plan.nbatch[li];
   }
   if (G.value_base && total != plan.gelems[gi - plan_gbegin]) throw Error("autobatch: memory plan out of step");
   const Shape ys = G.flat ? Shape({total}) : n0.shape.with_batch(batch);
@@ -270,9 +290,7 @@ bool Autobatch::Impl::run_batched(Graph& g, uint32_t gi) {
       A.dtype = A0.dtype;
       A.needs_grad = A0.needs_grad;
       if (G.flat) {
-        int64_t n = 0;
-        for (uint32_t j = 0; j < k; ++j) n += g.node(plan.arg(mem[j], i)).shape.total();
-        A.shape = Shape({n});
+        A.shape = Shape({total});  // flat: every argument has its member's shape
       } else {
         A.shape = A0.shape.with_batch(A0.shape.batch() * k);
       }
@@ -318,6 +336,7 @@ bool Autobatch::Impl::run_batched(Graph& g, uint32_t gi) {
         autobatch::ArgRef r;
         r.kind = ArgKind::Shared;
         r.ref = plan.arg(mem[0], i);
+        materialize(g, r.ref);
         st.args.push_back(r);
         continue;
       }
@@ -345,22 +364,22 @@ bool Autobatch::Impl::run_batched(Graph& g, uint32_t gi) {
   else
     d.forward(ops::Ctx{g.backend(), &g, y, ptrs.data(), int(nargs)});
 
-  // Members' values (and the aux scratch some ops keep for backward) are slices of the block.
-  const size_t aux_per_example = n0.op == OpId::Dropout ? 0 : size_t(ptrs[0]->shape.size());
-  int64_t eoff = 0, boff = 0;
-  for (uint32_t j = 0; j < k; ++j) {
-    Node& m = g.node(mem[j]);
-    m.value = base + size_t(eoff) * es;
-    if (y.attrs.aux)
-      m.attrs.aux = static_cast<char*>(y.attrs.aux) +
-                    (n0.op == OpId::Dropout ? size_t(eoff) : size_t(boff) * aux_per_example) * es;
-    eoff += m.shape.total();
-    boff += m.shape.batch();
+  // Members' values are slices of the block (forward() tells them at the end); the aux scratch
+  // some ops keep for backward is sliced for them here, so eager backward_node works on them.
+  if (y.attrs.aux) {
+    const size_t aux_per_example = n0.op == OpId::Dropout ? 0 : size_t(ptrs[0]->shape.size());
+    int64_t boff = 0;
+    for (uint32_t j = 0; j < k; ++j) {
+      const uint32_t li = mem[j] - plan.begin;
+      g.node(mem[j]).attrs.aux = static_cast<char*>(y.attrs.aux) +
+                                 (n0.op == OpId::Dropout ? size_t(plan.moff[li]) : size_t(boff) * aux_per_example) * es;
+      boff += plan.nbatch[li];
+    }
   }
   if (g.check_finite() && !g.backend().all_finite(t, base, total))
     for (uint32_t j = 0; j < k; ++j) {
-      const Node& m = g.node(mem[j]);
-      if (!g.backend().all_finite(t, m.value, m.shape.total())) value_anomaly(g, mem[j], k);
+      const uint32_t li = mem[j] - plan.begin;
+      if (!g.backend().all_finite(t, base + size_t(plan.moff[li]) * es, plan.elems[li])) value_anomaly(g, mem[j], k);
     }
 
   ++stats.forward_kernels;
@@ -387,9 +406,9 @@ void Autobatch::Impl::run_random(Graph& g, Node& y, Node& x, const uint32_t* mem
   int64_t at = 0;
   for (uint32_t j = 0; j < k;) {
     const uint64_t o = plan.rnd_off[mem[j] - plan.begin];
-    int64_t len = g.node(mem[j]).shape.total();
+    int64_t len = plan.elems[mem[j] - plan.begin];
     uint32_t e = j + 1;
-    while (e < k && plan.rnd_off[mem[e] - plan.begin] == o + uint64_t(len)) len += g.node(mem[e++]).shape.total();
+    while (e < k && plan.rnd_off[mem[e] - plan.begin] == o + uint64_t(len)) len += plan.elems[mem[e++] - plan.begin];
     if (drop)
       be.random(Dist::Bernoulli, t, out + size_t(at) * es, len, 1.0 - p, 1.0 / (1.0 - p), g.seed(), o);
     else

@@ -126,6 +126,7 @@ struct Plan {
   uint32_t nargs(uint32_t id) const { return abeg[id - begin + 1] - abeg[id - begin]; }
   uint32_t arg(uint32_t id, uint32_t k) const { return aid[abeg[id - begin] + k]; }
   std::vector<int64_t> elems;      // per node: elements of its value
+  std::vector<int64_t> nbatch;     // per node: its batch size
   std::vector<uint32_t> deps;      // unfinished in-range arguments
   std::vector<uint32_t> depth;
   std::vector<uint32_t> cons_begin, cons;  // CSR: in-range consumers of each node
@@ -159,11 +160,13 @@ struct Plan {
   std::vector<Seg> seg;
   std::vector<uint32_t> seg_head;      // per group: its earliest consumer's segment
   std::vector<uint32_t> claims;
+  std::vector<uint32_t> seg_mark, seg_slot, seg_count;
   std::vector<std::pair<uint32_t, uint32_t>> found;
   // Memory planning (autobatch_memory.cc): where each batched group's block goes in the one
   // region allocated for the call.
   std::vector<uint32_t> pos;           // per pending node: position in its group
   std::vector<int64_t> moff;           // per pending node: element offset in its group's block
+                                       // (planned here, set again when the group runs)
   std::vector<int64_t> gelems;         // per group: elements of its block
   std::vector<uint32_t> succ, pred;    // per group: the block placed right after / before it
   std::vector<size_t> gbyte;           // per group: byte offset of its block in the region
@@ -195,6 +198,7 @@ struct Autobatch::Impl {
   uint32_t plan_gbegin = 0;        // index in st.groups of the plan's first group
   std::vector<size_t> gbytes_;     // backward layout scratch
   std::vector<uint8_t> chain_mirror_;
+  std::vector<int64_t> poff_;      // per node: element offset of its gradient in its group's slot
   std::vector<uint32_t> ids;       // scratch node ids
 
   // Scheduling (autobatch_schedule.cc): fills plan.order / gsize / gsig for [begin, end).
@@ -211,6 +215,7 @@ struct Autobatch::Impl {
   void run_group(Graph& g, uint32_t gi);
   bool run_batched(Graph& g, uint32_t gi);
   void run_solo(Graph& g, uint32_t id);
+  void materialize(Graph& g, uint32_t id);
   void run_random(Graph& g, Node& y, Node& x, const uint32_t* members, uint32_t k, bool flat);
   const char* value_of(Graph& g, uint32_t id, int64_t* elems, size_t es);
   void* gather(Graph& g, const Node& A, const uint32_t* members, uint32_t k, uint32_t arg, uint32_t* ids,

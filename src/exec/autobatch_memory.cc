@@ -24,7 +24,6 @@ void Autobatch::Impl::plan_memory(Graph& g) {
   const uint32_t ng = uint32_t(p.gsize.size());
   const std::vector<uint32_t>& goff = p.goff;
   p.pos.assign(p.n, 0);
-  p.moff.assign(p.n, 0);
   p.gelems.assign(ng, 0);
   p.succ.assign(ng, kNone);
   p.pred.assign(ng, kNone);

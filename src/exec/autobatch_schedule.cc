@@ -60,6 +60,7 @@ void Autobatch::Impl::sign_nodes(Graph& g, uint32_t begin, uint32_t end) {
   p.cons_begin.assign(size_t(n) + 1, 0);
   p.abeg.resize(size_t(n) + 1);
   p.elems.resize(n);
+  p.nbatch.resize(n);
   p.aid.clear();
   p.sigs.clear();
   p.key_pool.clear();
@@ -78,6 +79,7 @@ void Autobatch::Impl::sign_nodes(Graph& g, uint32_t begin, uint32_t end) {
     const uint32_t li = id - begin;
     p.abeg[li] = uint32_t(p.aid.size());
     p.elems[li] = nd.shape.total();
+    p.nbatch[li] = nd.shape.batch();
     if (nd.value) continue;  // leaves (inputs, parameters) come with their values
     const uint32_t* a = g.args(nd);
     p.aid.insert(p.aid.end(), a, a + nd.nargs);
@@ -324,6 +326,9 @@ void Autobatch::Impl::plan_layout() {
   p.seg.clear();
   p.claims.clear();
   p.seg_head.assign(ng, kNone);
+  p.seg_mark.assign(ng, kNone);
+  p.seg_slot.assign(ng, 0);
+  p.seg_count.clear();
   p.placed.assign(p.n, 0);
   std::vector<std::pair<uint32_t, uint32_t>>& found = p.found;  // (producer, argument)
   std::vector<uint32_t>& fresh = p.tmp;
@@ -356,16 +361,39 @@ void Autobatch::Impl::plan_layout() {
         if (P != kNone && P != C) found.emplace_back(P, a);
       }
     if (found.empty()) continue;
-    std::stable_sort(found.begin(), found.end(),
-                     [](const std::pair<uint32_t, uint32_t>& x, const std::pair<uint32_t, uint32_t>& y) { return x.first < y.first; });
-    for (size_t i = 0; i < found.size();) {
-      const uint32_t P = found[i].first;
-      autobatch::Plan::Seg sg{uint32_t(p.claims.size()), 0, p.seg_head[P]};
-      for (; i < found.size() && found[i].first == P; ++i) p.claims.push_back(found[i].second);
-      sg.end = uint32_t(p.claims.size());
-      p.seg_head[P] = uint32_t(p.seg.size());
-      p.seg.push_back(sg);
+    // One segment per producer, in the order the producers first appear, claims in scan order
+    // (a counting sort: no allocation, linear).
+    const size_t base = p.claims.size();
+    p.claims.resize(base + found.size());
+    uint32_t nseg = 0;
+    for (const auto& f : found) {
+      if (p.seg_mark[f.first] != C) {
+        p.seg_mark[f.first] = C;
+        p.seg_slot[f.first] = nseg++;
+        p.seg_count.push_back(0);
+      }
+      ++p.seg_count[p.seg_count.size() - nseg + p.seg_slot[f.first]];
     }
+    // Segment starts (relative to base), then scatter.
+    const size_t cbase = p.seg_count.size() - nseg;
+    uint32_t acc = 0;
+    for (uint32_t q = 0; q < nseg; ++q) {
+      const uint32_t c = p.seg_count[cbase + q];
+      p.seg_count[cbase + q] = acc;
+      acc += c;
+    }
+    for (const auto& f : found) p.claims[base + p.seg_count[cbase + p.seg_slot[f.first]]++] = f.second;
+    uint32_t start = 0;
+    for (const auto& f : found) {
+      if (p.seg_mark[f.first] != C) continue;  // segment already filed
+      p.seg_mark[f.first] = C + 0x80000000u;
+      const uint32_t q = p.seg_slot[f.first];
+      const uint32_t end = p.seg_count[cbase + q];
+      start = q == 0 ? 0 : p.seg_count[cbase + q - 1];
+      p.seg.push_back({uint32_t(base + start), uint32_t(base + end), p.seg_head[f.first]});
+      p.seg_head[f.first] = uint32_t(p.seg.size() - 1);
+    }
+    p.seg_count.resize(cbase);
   }
 }
 
