@@ -14,13 +14,21 @@ build:
 	$(CONFIGURE)
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The flagship demo (see README): until charlm lands, the first examples of the original README.
+# The flagship demo (see README): a character-level LSTM (examples/charlm) learns to write
+# fortune cookies from Debian's fortunes package for DEMO_SECONDS, then samples some. Bits per
+# character are measured on the first 2,000 held-out windows (64,000 characters) only.
+DEMO_SECONDS ?= 120
+DEMO_MODEL = $(BUILD)/charlm-fortunes.safetensors
 demo:
 	scripts/install-deps build test demo
 	$(CONFIGURE)
-	cmake --build $(BUILD) -j $(JOBS) --target hello logreg
-	$(BUILD)/examples/hello
-	$(BUILD)/examples/logreg
+	cmake --build $(BUILD) -j $(JOBS) --target charlm
+	scripts/fortunes-corpus $(BUILD)/fortunes.txt
+	$(BUILD)/examples/charlm --text $(BUILD)/fortunes.txt --seconds $(DEMO_SECONDS) --dev-limit 2000 \
+	  --save $(DEMO_MODEL) --generate 600 --temperature 0.7
+	@echo
+	@echo "The model is in $(DEMO_MODEL). Sample more with:"
+	@echo "  $(BUILD)/examples/charlm --load $(DEMO_MODEL) --generate 1000 --temperature 0.8 --seed 2"
 
 test:
 	scripts/install-deps build test

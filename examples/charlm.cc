@@ -3,6 +3,7 @@
 // out when i % 10 == 9; training reads windows of --seq-len characters, --batch windows per
 // update. Reports bits per character on the held-out blocks after each epoch, keeps the best
 // epoch, and samples text from the model with a temperature (--generate N).
+#include <cmath>
 #include <iostream>
 #include <limits>
 
@@ -51,18 +52,20 @@ int main(int argc, char** argv) {
   fx::add_common_flags(app, opts);
   std::string text;
   fx::LMConfig cfg;
-  cfg.embed = 64;
-  cfg.hidden = 256;
+  // Defaults for the two-minute demo on one thread: a model small enough for a few thousand
+  // updates in that time (many small updates beat fewer large ones at this budget).
+  cfg.embed = 48;
+  cfg.hidden = 192;
   cfg.sparse = false;
-  int64_t seq_len = 64, batch = 32, generate_n = 0;
-  double lr = 2e-3, clip = 5.0, temperature = 0.7;
+  int64_t seq_len = 32, batch = 16, generate_n = 0;
+  double lr = 5e-3, clip = 5.0, temperature = 0.7;
   std::string prime;
   app.add_option("--text", text, "the UTF-8 text to model (default: DATA/text/dev.txt)");
   app.add_option("--embed", cfg.embed, "character vector size")->capture_default_str();
   app.add_option("--hidden", cfg.hidden, "LSTM size")->capture_default_str();
   app.add_option("--layers", cfg.layers, "stacked LSTM layers")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--dropout", cfg.dropout, "dropout around the LSTM (training only)")->capture_default_str();
-  CLI::Option* seq_len_flag = app.add_option("--seq-len", seq_len, "characters per window (default: 64, or the checkpoint's)")
+  CLI::Option* seq_len_flag = app.add_option("--seq-len", seq_len, "characters per window (default: 32, or the checkpoint's)")
                                   ->capture_default_str()
                                   ->check(CLI::PositiveNumber);
   app.add_option("--batch", batch, "windows per update")->capture_default_str()->check(CLI::PositiveNumber);
@@ -75,7 +78,7 @@ int main(int argc, char** argv) {
   app.add_option("--prime", prime, "text to start the sample with (default: a line break)");
 
   return fx::run_main("charlm", app, argc, argv, [&]() -> int {
-    fx::apply_common_flags(opts);
+    fx::apply_common_flags(app, opts);
     const bool training = !opts.evaluate_only();
     const bool text_given = !text.empty();
     flare::io::Vocabulary vocab;
@@ -113,7 +116,8 @@ int main(int argc, char** argv) {
     auto finish = [&](nlohmann::json j) {
       if (generate_n > 0) {
         const std::string sample = generate(model, vocab, prime, generate_n, temperature, opts.seed);
-        std::cout << sample << "\n";
+        std::cerr << "charlm: " << generate_n << " characters sampled at temperature " << temperature << ":\n";
+        std::cout << sample << std::endl;
         j["sample"] = sample;
       }
       fx::print_summary(j);
@@ -148,8 +152,8 @@ int main(int argc, char** argv) {
       g.backward(loss);
       windows += train[i].sequences;
       chars += train[i].real_targets;
-      // Per character, so that the progress line reads in nats per character.
-      return loss.item() / double(train[i].real_targets);
+      // In bits per character, the unit of the held-out metric.
+      return loss.item() / (double(train[i].real_targets) * std::log(2.0));
     };
     hooks.evaluate = held_bpc;
     hooks.higher_is_better = false;

@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   app.add_option("--write-heldout", write_heldout, "write the held-out points to this file (--eval's format)");
 
   return fx::run_main("logreg", app, argc, argv, [&]() -> int {
-    fx::apply_common_flags(opts);
+    fx::apply_common_flags(app, opts);
     if (!opts.load.empty()) dim = fx::read_model_info(opts.load, "logreg").config.at("dim");
     std::mt19937_64 gen(data_seed);
     std::normal_distribution<float> normal(0.f, 1.f);

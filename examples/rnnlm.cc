@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   app.add_option("--sparse", sparse, "1: lazy Adam on the embedding rows a batch uses")->capture_default_str();
 
   return fx::run_main("rnnlm", app, argc, argv, [&]() -> int {
-    fx::apply_common_flags(opts);
+    fx::apply_common_flags(app, opts);
     cfg.sparse = sparse != 0;
     const bool training = !opts.evaluate_only();
     flare::io::Split<std::vector<std::string>> split;

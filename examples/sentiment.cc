@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   app.add_flag("--fine-tune", cfg.fine_tune, "train the pre-trained vectors too");
 
   return fx::run_main("sentiment", app, argc, argv, [&]() -> int {
-    fx::apply_common_flags(opts);
+    fx::apply_common_flags(app, opts);
     cfg.sparse = sparse != 0;
     flare::io::Vocabulary vocab;
     std::vector<flare::io::LabelledSentence> train_raw;

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   app.add_option("--sparse", sparse, "1: lazy Adam on the embedding rows a tree uses")->capture_default_str();
 
   return fx::run_main("treelstm", app, argc, argv, [&]() -> int {
-    fx::apply_common_flags(opts);
+    fx::apply_common_flags(app, opts);
     cfg.sparse = sparse != 0;
     const bool training = !opts.evaluate_only();
     flare::io::Vocabulary vocab;

@@ -20,7 +20,7 @@ void add_common_flags(CLI::App& app, CommonOptions& o, FlagSet which) {
     app.add_option("--data", o.data, "data directory (default: $FLARE_DATA, else ../shared/data)")
         ->capture_default_str();
   }
-  app.add_option("--epochs", o.epochs, "passes over the training data; 0 evaluates only")
+  app.add_option("--epochs", o.epochs, "passes over the training data; 0 evaluates only (the default with --load)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seconds", o.seconds, "training time budget in seconds (0: none)")
@@ -28,7 +28,7 @@ void add_common_flags(CLI::App& app, CommonOptions& o, FlagSet which) {
   app.add_option("--seed", o.seed, "random seed (initialisation, dropout, example order)")
       ->capture_default_str();
   app.add_option("--save", o.save, "save the best model (by the dev metric) to this file");
-  app.add_option("--load", o.load, "start from this checkpoint (vocabularies and sizes included)");
+  app.add_option("--load", o.load, "load this checkpoint (vocabularies and sizes included); train on with --epochs N");
   app.add_option("--eval", o.eval, "with --load: evaluate on this file in the task's format, train nothing");
   app.add_option("--limit", o.limit, "use at most N training examples (0: all)")
       ->check(CLI::NonNegativeNumber);
@@ -45,6 +45,11 @@ void apply_common_flags(const CommonOptions& o) {
     throw Error("--eval " + o.eval + " needs a trained model: give it with --load FILE");
   if (openblas_set_num_threads) openblas_set_num_threads(o.threads);
   manual_seed(o.seed);
+}
+
+void apply_common_flags(const CLI::App& app, CommonOptions& o) {
+  if (!o.load.empty() && app.count("--epochs") == 0) o.epochs = 0;
+  apply_common_flags(o);
 }
 
 std::string data_file(const std::string& dir, const std::string& relative) {

@@ -2,11 +2,11 @@
 // The flags every example shares, the data-path rules, and main()'s error handling.
 //
 //   --data DIR     data directory (default $FLARE_DATA, else ../shared/data)
-//   --epochs N     passes over the training data (0: evaluate only)
+//   --epochs N     passes over the training data (0: evaluate only; the default with --load)
 //   --seconds S    training time budget (0: none); checked after every example
 //   --seed N       seeds initialisation, dropout and the example order
 //   --save FILE    write the best model (by the dev metric) there
-//   --load FILE    start from that checkpoint (its vocabularies and sizes)
+//   --load FILE    load that checkpoint (its vocabularies and sizes); --epochs N trains on
 //   --eval FILE    with --load: evaluate on FILE (the task's format), train nothing
 //   --limit N      use at most N training examples (0: all)
 //   --dev-limit N  evaluate on at most N dev examples (0: all)
@@ -48,7 +48,11 @@ struct FlagSet {
 void add_common_flags(CLI::App& app, CommonOptions& o, FlagSet which = {});
 
 /// Checks the combination of flags after parsing (e.g. --eval needs --load) and applies
-/// --threads and --seed; throws flare::Error naming the flags.
+/// --threads and --seed; throws flare::Error naming the flags. With --load and no --epochs on
+/// the command line, sets o.epochs to 0: a loaded model is evaluated (or sampled), not trained,
+/// unless asked to.
+void apply_common_flags(const CLI::App& app, CommonOptions& o);
+/// The same checks without the --load rule for --epochs (kept for programs written before it).
 void apply_common_flags(const CommonOptions& o);
 
 /// `dir/relative` when that file exists; else throws IoError naming the path and saying how to
