@@ -20,7 +20,9 @@ int main(int argc, char** argv) {
   CLI::App app{"Five-class sentence sentiment with a bidirectional LSTM (data: classes/)"};
   fx::CommonOptions opts;
   opts.epochs = 30;
-  fx::add_common_flags(app, opts);
+  fx::FlagSet flags;
+  flags.batching = true;  // --autobatch N, --update-every N
+  fx::add_common_flags(app, opts, flags);
   // Defaults that reach 40% dev accuracy within two minutes on one thread: small vectors and
   // states, mini-batches of same-length sentences, max pooling, dropout and word dropout
   // against overfitting (the benchmark uses SentimentConfig's own defaults: 128, final states).
@@ -106,29 +108,35 @@ int main(int argc, char** argv) {
       return 0;
     }
 
+    // --autobatch and --update-every group single sentences (of any lengths) into an update;
+    // hand-made batches of one length (--batch) are the other way of batching.
+    if (opts.autobatch > 0 || opts.update_every != 1) {
+      if (batch != 1 && app.count("--batch") > 0)
+        throw flare::Error("--batch " + std::to_string(batch) +
+                           " cannot be combined with --autobatch or --update-every (they batch single sentences)");
+      batch = 1;
+    }
     const std::string train_path = opts.data + "/classes/train.txt";
     const auto train = fx::batch_by_length(fx::prepare_sentiment(train_raw, vocab, cfg.classes, train_path), batch,
                                            opts.seed);
     std::cerr << "sentiment: " << train_raw.size() << " training sentences in " << train.size() << " batches, " << dev.size() << " dev, vocabulary "
               << vocab.size() << ", " << m.num_elements() << " parameters\n";
-    flare::Graph g;
     fx::TrainHooks hooks;
     int64_t sentences = 0;
     std::mt19937_64 word_gen(opts.seed);
     std::bernoulli_distribution drop_word(word_dropout);
+    // fit() runs it one batch at a time, or --autobatch N sentences per batched graph (the
+    // graph copies the word ids, so `noisy` may change before the batch is computed).
     fx::SentimentBatch noisy;
-    hooks.step = [&](size_t i) {
-      g.clear();
+    hooks.loss = [&](flare::Graph& g, size_t i) {
       // Word dropout: the <unk> vector learns to stand for words not seen in training.
       noisy = train[i];
       if (word_dropout > 0)
         for (auto& ids : noisy.ids)
           for (int32_t& id : ids)
             if (drop_word(word_gen)) id = vocab.unk_id();
-      flare::Expr loss = model.loss(g, noisy);
-      g.backward(loss);
       sentences += int64_t(train[i].size());
-      return loss.item();
+      return model.loss(g, noisy);
     };
     hooks.evaluate = [&] { return fx::sentiment_accuracy(model, dev); };
     hooks.set_training = [&](bool on) { model.train(on); };

@@ -18,7 +18,9 @@ int main(int argc, char** argv) {
                "(data: tags/dev.txt, every 10th sentence held out)"};
   fx::CommonOptions opts;
   opts.epochs = 10;
-  fx::add_common_flags(app, opts);
+  fx::FlagSet flags;
+  flags.batching = true;  // --autobatch N, --update-every N
+  fx::add_common_flags(app, opts, flags);
   fx::TaggerConfig cfg;
   double lr = 1e-3, clip = 5.0;
   int sparse = 1;
@@ -86,14 +88,9 @@ int main(int argc, char** argv) {
     std::cerr << "tagger: " << train.size() << " training sentences, " << held.size() << " held out, "
               << vocabs.words.size() << " words, " << vocabs.chars.size() << " characters, " << vocabs.tags.size()
               << " tags, " << m.num_elements() << " parameters\n";
-    flare::Graph g;
     fx::TrainHooks hooks;
-    hooks.step = [&](size_t i) {
-      g.clear();
-      flare::Expr loss = model.loss(g, train[i]);
-      g.backward(loss);
-      return loss.item();
-    };
+    // fit() runs it one example at a time, or --autobatch N examples per batched graph.
+    hooks.loss = [&](flare::Graph& g, size_t i) { return model.loss(g, train[i]); };
     hooks.evaluate = [&] { return fx::tagger_accuracy(model, held); };
     hooks.set_training = [&](bool on) { model.train(on); };
     hooks.clip_norm = clip;

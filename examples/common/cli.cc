@@ -38,11 +38,23 @@ void add_common_flags(CLI::App& app, CommonOptions& o, FlagSet which) {
   app.add_option("--log", o.log, "write one JSON line per epoch to this file");
   app.add_flag("--quiet", o.quiet, "no progress output");
   app.add_option("--threads", o.threads, "BLAS threads")->capture_default_str()->check(CLI::PositiveNumber);
+  if (which.batching) {
+    app.add_option("--autobatch", o.autobatch,
+                   "N > 0: N examples per update, built one at a time and run as batched kernels (auto-batching)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--update-every", o.update_every,
+                   "N examples per update, each computed on its own (gradients summed; --autobatch's reference)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+  }
 }
 
 void apply_common_flags(const CommonOptions& o) {
   if (!o.eval.empty() && o.load.empty())
     throw Error("--eval " + o.eval + " needs a trained model: give it with --load FILE");
+  if (o.autobatch > 0 && o.update_every != 1)
+    throw Error("--autobatch " + std::to_string(o.autobatch) + " already sets the examples per update: drop --update-every " +
+                std::to_string(o.update_every));
   if (openblas_set_num_threads) openblas_set_num_threads(o.threads);
   manual_seed(o.seed);
 }

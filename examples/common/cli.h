@@ -12,6 +12,8 @@
 //   --dev-limit N  evaluate on at most N dev examples (0: all)
 //   --log FILE     the Trainer's JSON-lines log, one object per epoch
 //   --quiet        no progress output
+//   --autobatch N  (sentiment, tagger, treelstm) N examples per update, auto-batched
+//   --update-every N  (same) N examples per update, one at a time (autobatch's reference)
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -32,6 +34,11 @@ struct CommonOptions {
   std::string log;
   bool quiet = false;
   int threads = 1;
+  /// > 0: this many examples per update, their losses built in one lazy graph and run as
+  /// batched kernels by flare::Autobatch (common/batching.h).
+  int64_t autobatch = 0;
+  /// Examples per update when run one at a time (gradients summed); 1: every example.
+  int64_t update_every = 1;
 
   /// True when the run only evaluates a loaded model (--eval FILE, or --epochs 0).
   bool evaluate_only() const { return !eval.empty() || epochs == 0; }
@@ -42,6 +49,8 @@ struct FlagSet {
   bool data = true;
   /// Examples without a dev set leave --dev-limit out.
   bool dev_limit = true;
+  /// Examples whose training goes through TrainHooks::loss add --autobatch and --update-every.
+  bool batching = false;
 };
 
 /// Registers the shared flags on `app`; `o` holds their defaults (set o.epochs first).

@@ -27,16 +27,30 @@ nlohmann::json number_or_null(std::optional<double> v) {
 TrainReport fit(const CommonOptions& opts, const std::vector<Parameter*>& params,
                 optim::Optimizer& optimizer, size_t n, const TrainHooks& hooks) {
   if (n == 0) throw Error("no training examples (check --limit and the data files)");
+  if (!hooks.loss && (opts.autobatch > 0 || opts.update_every != 1))
+    throw Error("--autobatch and --update-every need a training loop given by TrainHooks::loss");
+  if (hooks.loss && hooks.step) throw Error("fit: give TrainHooks::step or TrainHooks::loss, not both");
+  std::unique_ptr<GradientAccumulator> accumulate;
+  std::function<double(size_t)> step = hooks.step;
+  int64_t update_every = hooks.update_every;
+  if (hooks.loss) {
+    accumulate = std::make_unique<GradientAccumulator>(hooks.loss, opts.autobatch);
+    step = [&](size_t i) { return accumulate->add(i); };
+    update_every = opts.autobatch > 0 ? opts.autobatch : opts.update_every;
+  }
   train::Trainer trainer(params, &optimizer,
                          train::TrainerOptions()
                              .epochs(opts.epochs)
                              .seed(opts.seed)
                              .time_budget_s(opts.seconds)
                              .clip_norm(hooks.clip_norm)
-                             .update_every(hooks.update_every)
+                             .update_every(update_every)
                              .higher_is_better(hooks.higher_is_better)
                              .log_path(opts.log)
                              .progress_stream(opts.quiet ? nullptr : stderr));
+  // Autobatching: the trainer's step only records losses; they are computed, batched, just
+  // before each update.
+  if (accumulate && accumulate->autobatching()) trainer.set_before_update([&] { return accumulate->flush(); });
   std::unique_ptr<optim::ExponentialLR> schedule;
   if (hooks.lr_decay != 1.0) {
     schedule = std::make_unique<optim::ExponentialLR>(optimizer, hooks.lr_decay);
@@ -65,7 +79,7 @@ TrainReport fit(const CommonOptions& opts, const std::vector<Parameter*>& params
   };
   if (hooks.set_training) hooks.set_training(true);
   const Clock::time_point start = Clock::now();
-  train::FitResult r = trainer.fit(n, hooks.step, evaluate);
+  train::FitResult r = trainer.fit(n, step, evaluate);
   const double total = seconds_since(start);
   if (hooks.set_training) hooks.set_training(false);
   best.restore(params);
@@ -78,6 +92,11 @@ TrainReport fit(const CommonOptions& opts, const std::vector<Parameter*>& params
   }
   report.train_seconds = total - eval_seconds;
   report.out_of_time = r.out_of_time;
+  if (const AutobatchStats* st = accumulate ? accumulate->stats() : nullptr)
+    report.extra = {{"autobatch", opts.autobatch},
+                    {"copy_fraction", st->copy_fraction()},
+                    {"copy_time_share", st->copy_time_share()},
+                    {"mean_group_size", st->mean_group_size()}};
   return report;
 }
 
@@ -96,6 +115,7 @@ nlohmann::json summary(const std::string& example, const std::string& metric,
     j["best_epoch"] = report->best_epoch;
     j["train_seconds"] = report->train_seconds;
     j["train_examples"] = report->examples;
+    j.update(report->extra);
   } else {
     j["examples_per_s"] = nullptr;
     j["first_loss"] = nullptr;

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/batching.h"
 #include "common/cli.h"
 #include "flare/optim/optimizer.h"
 #include "flare/parameter.h"
@@ -24,12 +25,20 @@ struct TrainReport {
   double train_seconds = 0;     ///< wall time of training, evaluation excluded
   std::vector<double> losses;   ///< mean training loss per epoch
   bool out_of_time = false;
+  /// With --autobatch: {"autobatch", "copy_fraction", "copy_time_share", "mean_group_size"},
+  /// added to the summary line.
+  nlohmann::json extra = nlohmann::json::object();
   double examples_per_s() const { return train_seconds > 0 ? double(examples) / train_seconds : 0; }
 };
 
 struct TrainHooks {
   /// Forward and backward of training example i; returns its loss (the Trainer steps).
   std::function<double(size_t)> step;
+  /// Instead of step: builds example i's loss into g and leaves the rest to fit(), which runs
+  /// it one example at a time (summing --update-every examples' gradients per update) or, with
+  /// --autobatch N, N examples per lazy graph run as batched kernels (common/batching.h). The
+  /// loss must not read a value (item(), value()): that would split the batch.
+  LossFn loss;
   /// The dev metric (called in evaluation mode: set_training(false) first).
   std::function<double()> evaluate;
   /// Switches dropout on (true) or off for evaluation.
@@ -39,7 +48,8 @@ struct TrainHooks {
   bool higher_is_better = true;
   /// > 0: clip the global gradient norm before each update.
   double clip_norm = 0;
-  /// Examples whose gradients are summed into one update.
+  /// Examples whose gradients are summed into one update (with `loss`: --update-every or
+  /// --autobatch decide, and this is ignored).
   int64_t update_every = 1;
   /// The learning rate is multiplied by this after every epoch (1: constant).
   double lr_decay = 1.0;
@@ -48,7 +58,9 @@ struct TrainHooks {
 };
 
 /// Trains for opts.epochs epochs or opts.seconds seconds over examples 0..n-1 (seeded order,
-/// one Adam/... step per `update_every` examples), evaluating after each epoch.
+/// one Adam/... step per `update_every` examples, or per opts.update_every / opts.autobatch
+/// examples with hooks.loss), evaluating after each epoch. Throws flare::Error when
+/// opts.autobatch or opts.update_every is set and hooks.loss is not.
 TrainReport fit(const CommonOptions& opts, const std::vector<Parameter*>& params,
                 optim::Optimizer& optimizer, size_t n, const TrainHooks& hooks);
 

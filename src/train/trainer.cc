@@ -90,13 +90,20 @@ FitResult Trainer::fit(size_t n, const StepFn& train_step, const EvalFn& evaluat
   auto out_of_time = [&] { return o.time_budget_s() > 0 && seconds_since(fit_start) >= o.time_budget_s(); };
 
   int64_t pending = 0;  // examples whose gradients wait for an update
-  auto update = [&] {
-    if (!optimizer_ || pending == 0) return;
+  // Returns what before_update_ reports (the loss of examples recorded lazily), 0 without it.
+  auto update = [&]() -> double {
+    if (pending == 0) return 0.0;
+    const double flushed = before_update_ ? before_update_() : 0.0;
+    if (!optimizer_) {
+      pending = 0;
+      return flushed;
+    }
     if (o.clip_norm() > 0) optim::clip_grad_norm(params_, o.clip_norm());
     optimizer_->step();
     optimizer_->zero_grad();
     pending = 0;
     if (scheduler_ && schedule_per_update_) scheduler_->step();
+    return flushed;
   };
 
   if (optimizer_) optimizer_->zero_grad();
@@ -110,14 +117,14 @@ FitResult Trainer::fit(size_t n, const StepFn& train_step, const EvalFn& evaluat
     for (size_t k = 0; k < n; ++k) {
       loss_sum += train_step(order[k]);
       ++st.examples;
-      if (++pending == o.update_every()) update();
+      if (++pending == o.update_every()) loss_sum += update();
       progress.update(st.examples, loss_sum / double(st.examples));
       if (out_of_time()) {
         st.out_of_time = true;
         break;
       }
     }
-    update();
+    loss_sum += update();
     st.loss = loss_sum / double(st.examples);
     st.train_seconds = seconds_since(epoch_start);
 

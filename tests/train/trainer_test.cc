@@ -158,6 +158,33 @@ TEST(Trainer, AccumulatesUpdatesAndStepsSchedules) {
   EXPECT_EQ(r.epochs[1].lr, 0.5);
 }
 
+// set_before_update: called once before each update with the examples recorded since the last
+// one (3, 3, 1 per epoch of 7 with update_every 3), its loss added to the epoch's mean; without
+// pending examples it is not called.
+TEST(Trainer, FlushesLazyExamplesBeforeEachUpdate) {
+  TinyModel m(1);
+  optim::Sgd opt(m.params(), optim::SgdOptions(0.1));
+  Trainer trainer(m.params(), &opt, TrainerOptions().epochs(2).update_every(3).progress_stream(nullptr));
+  std::vector<size_t> recorded, flushed_sizes;
+  int64_t steps_seen = 0;
+  trainer.set_before_update([&] {
+    EXPECT_EQ(opt.step_count(), steps_seen);  // called before the step, not after
+    flushed_sizes.push_back(recorded.size());
+    const double loss = 2.0 * double(recorded.size());
+    recorded.clear();
+    ++steps_seen;
+    return loss;
+  });
+  FitResult r = trainer.fit(size_t(7), [&](size_t i) {
+    recorded.push_back(i);
+    return 0.0;
+  });
+  EXPECT_EQ(flushed_sizes, (std::vector<size_t>{3, 3, 1, 3, 3, 1}));
+  EXPECT_EQ(opt.step_count(), 6);
+  ASSERT_EQ(r.epochs.size(), 2u);
+  EXPECT_DOUBLE_EQ(r.epochs[0].loss, 2.0);  // 7 examples, each flushed at loss 2
+}
+
 TEST(Trainer, ClipsBeforeEachUpdate) {
   // One SGD update with lr 1 moves the parameters by exactly the clipped gradient.
   TinyModel m(1);

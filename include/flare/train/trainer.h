@@ -114,6 +114,14 @@ class Trainer {
   /// A scheduler stepped after every epoch (per_update = false) or every optimizer update.
   void set_scheduler(optim::Scheduler* scheduler, bool per_update = false);
 
+  /// Called before every optimizer update (after each `update_every` examples, after an epoch's
+  /// last example, and when the time budget ends an epoch), whenever examples are pending. A
+  /// lazy training step uses it: train_step only records example i's loss (returning 0) and
+  /// this computes the recorded losses, runs one backward over their sum and returns the summed
+  /// loss, which the trainer adds to the epoch's loss. nullptr: none.
+  using FlushFn = std::function<double()>;
+  void set_before_update(FlushFn flush) { before_update_ = std::move(flush); }
+
   /// Trains on examples 0..n-1. Exceptions from the callbacks propagate (after the log is
   /// flushed). Throws flare::Error when n is 0.
   FitResult fit(size_t n, const StepFn& train_step, const EvalFn& evaluate = nullptr);
@@ -138,6 +146,7 @@ class Trainer {
   TrainerOptions options_;
   optim::Scheduler* scheduler_ = nullptr;
   bool schedule_per_update_ = false;
+  FlushFn before_update_;
 };
 
 }  // namespace flare::train
