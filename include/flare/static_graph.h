@@ -73,6 +73,8 @@ struct StaticPlanStats {
   size_t buffer_bytes = 0;       // the one buffer of values and gradients, with reuse
   size_t unshared_bytes = 0;     // what those values and gradients would take without reuse
   size_t scratch_bytes = 0;      // op scratch memory held from the warm-up run
+  uint32_t deferred_products = 0;  // matrix-vector products whose rank-1 weight gradient
+                                   // backward sums per parameter at the end, as eager does
 };
 
 /// A graph recorded once and run many times; see the file comment.

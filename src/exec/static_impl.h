@@ -82,7 +82,7 @@ struct StaticGraph::Impl {
 
   void release_plan();
   void run_forward(const std::vector<uint8_t>* mask, bool check);
-  void run_backward(bool check);
+  void run_backward(bool check, bool defer);  // defer: rank-1 weight terms as eager does
   void probe();
   void check_planned(const Expr& e, const char* what) const;
 };

@@ -4,6 +4,7 @@
 
 #include "exec/memory_plan.h"
 #include "exec/static_impl.h"
+#include "ops/deferred_ger.h"
 
 namespace flare {
 namespace {
@@ -145,6 +146,29 @@ void StaticGraph::compile(const std::vector<Expr>& outputs, const Expr& loss_exp
       if (reach[a] && gfirst[a] == kUnset) gfirst[a] = bpos[bwd_ids[b]];
     }
 
+  // Backward defers rank-1 weight gradients as eager does (ops/deferred_ger.h) and applies them
+  // at the end at the latest, reading the node's gradient (dy) and its vector argument's value
+  // (x) then: those stay alive to the end of the schedule. The planner uses the op's own rule,
+  // which may keep more alive than a run defers (a frozen parameter), never less.
+  std::vector<int64_t> gend(N, kUnset);
+  for (uint32_t i = 0; i < N; ++i)
+    if (reach[i]) gend[i] = m.nodes[i].nargs ? bpos[i] : END;
+  uint32_t deferred_products = 0;
+  {
+    std::vector<int> ws;
+    for (size_t b = 0; b < bwd_ids.size(); ++b) {
+      ws.clear();
+      ops::deferrable_weights(*m.bwd[b].y, m.bwd[b].args, m.bwd[b].nargs, ws);
+      if (ws.empty()) continue;
+      gend[bwd_ids[b]] = END;
+      for (int w : ws) {
+        const uint32_t x = uint32_t(m.bwd[b].args[w + 1] - m.nodes.data());
+        if (fpos[x] != kUnset) vlast[x] = END;
+      }
+      deferred_products += uint32_t(ws.size());
+    }
+  }
+
   struct Use {
     uint32_t node;
     bool grad;
@@ -158,7 +182,7 @@ void StaticGraph::compile(const std::vector<Expr>& outputs, const Expr& loss_exp
       uses.push_back({i, false});
     }
     if (reach[i] && n.op != OpId::Param) {
-      lifetimes.push_back({gfirst[i], n.nargs ? bpos[i] : END, node_bytes(n)});
+      lifetimes.push_back({gfirst[i], gend[i], node_bytes(n)});
       uses.push_back({i, true});
     }
   }
@@ -194,6 +218,7 @@ void StaticGraph::compile(const std::vector<Expr>& outputs, const Expr& loss_exp
   m.stats.forward_nodes = uint32_t(F);
   m.stats.backward_nodes = uint32_t(m.bwd.size());
   m.stats.buffer_bytes = mp.total;
+  m.stats.deferred_products = deferred_products;
   m.stats.unshared_bytes = mp.unshared;
   m.partial.assign(N, 0);
   m.refresh_bounds();

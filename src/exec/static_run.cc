@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "exec/static_impl.h"
+#include "ops/deferred_ger.h"
 
 namespace flare {
 namespace {
@@ -33,15 +34,20 @@ void StaticGraph::Impl::run_forward(const std::vector<uint8_t>* mask, bool check
   }
 }
 
-void StaticGraph::Impl::run_backward(bool check) {
+void StaticGraph::Impl::run_backward(bool check, bool defer) {
   const Node& ln = nodes[loss];
   be.fill(ln.dtype, ln.grad, 1, 1.0);
+  // Rank-1 weight gradients are summed per parameter exactly as eager Graph::backward sums them
+  // (ops/deferred_ger.h): same scope, same flush points, so the same backend calls and bits on
+  // every device. The planner kept the deferred vectors alive to the end (static_plan.cc).
+  ops::DeferredGerScope deferred(be, defer && !check);
   for (size_t b = 0; b < bwd.size(); ++b) {
     for (uint32_t z = zero_begin[b]; z < zero_begin[b + 1]; ++z) {
       Node* n = zero_nodes[z];
       be.fill(n->dtype, n->grad, n->shape.total(), 0.0);
     }
     const Step& st = bwd[b];
+    deferred.before_backward(*st.y, st.args);
     ops::Ctx c{be, &scratch, *st.y, st.args, st.nargs};
     st.fn(c);
     if (check)
@@ -51,6 +57,7 @@ void StaticGraph::Impl::run_backward(bool check) {
           anomaly(a, size_t(&a - nodes.data()), true);
       }
   }
+  deferred.flush();
 }
 
 // One run on whatever the placeholders hold, so that op scratch memory is held before the
@@ -66,7 +73,9 @@ void StaticGraph::Impl::probe() {
       if (node->grad) node->grad = sink;
       node->attrs.param = nullptr;
     }
-    if (has_backward) run_backward(false);
+    // No deferral: every parameter's gradient points at the one sink here, which would merge
+    // terms of differently shaped weights into one group.
+    if (has_backward) run_backward(false, false);
   } catch (...) {
     for (auto& [node, p] : params) node->attrs.param = p;
     if (sink) be.deallocate(sink, grad_bytes);
@@ -131,7 +140,7 @@ void StaticGraph::backward() {
     throw Error(std::string("backward: placeholder '") + m.fed_after +
                 "' was fed after forward(); backward would mix two inputs. Feed, then forward(), then backward()");
   m.loss_ready = false;
-  m.run_backward(m.g.check_finite());
+  m.run_backward(m.g.check_finite(), true);
 }
 
 }  // namespace flare

@@ -10,6 +10,9 @@ struct Group {
   std::vector<const void*> a, b;
 };
 
+// Tests' record of the ger_batched calls made by flushes (trace_deferred_gers).
+thread_local std::vector<DeferredGerCall>* t_trace = nullptr;
+
 // Per thread: graphs on different threads run backward independently. Groups keep their
 // vectors' memory across passes; `used` counts the live ones.
 struct State {
@@ -18,6 +21,7 @@ struct State {
   size_t used = 0;
 
   void apply(Group& g) {
+    if (t_trace) t_trace->push_back({g.m, g.k, int64_t(g.a.size())});
     be->ger_batched(DType::f32, g.m, g.k, 1.0, g.a.data(), g.b.data(), int64_t(g.a.size()), g.c, g.k);
     g.c = nullptr;
   }
@@ -63,6 +67,16 @@ void DeferredGerScope::before_backward(const Node& n, const Node* nodes, const u
     if (a.op == OpId::Param && a.grad) t_state.flush(a.grad);
   }
 }
+
+void DeferredGerScope::before_backward(const Node& n, Node* const* args) const {
+  if (!t_state.used || n.op == OpId::Affine || n.op == OpId::Matmul) return;
+  for (uint32_t i = 0; i < n.nargs; ++i) {
+    const Node& a = *args[i];
+    if (a.op == OpId::Param && a.grad) t_state.flush(a.grad);
+  }
+}
+
+void trace_deferred_gers(std::vector<DeferredGerCall>* sink) { t_trace = sink; }
 
 bool can_defer_ger(const Ctx& c, int w) {
   return t_state.be == &c.be && c.t() == DType::f32 && c.arg(w).op == OpId::Param;

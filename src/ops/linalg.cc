@@ -94,10 +94,17 @@ void matmul_fwd(const Ctx& c) {
 // The product W x (argument w times argument w + 1) in backward: when W is a parameter matrix
 // and x one vector, dW's rank-1 term is deferred (ops/deferred_ger.h) and mm_backward computes
 // only dx; otherwise pending terms of parameter gradients it writes are applied first.
+// Whether the product's dW term is a deferrable rank-1 term: W a trainable float32 parameter
+// matrix, one example, one column. The single rule for the op and the static planner.
+bool rank1_weight_grad(const MM& p, const Node& w, DType t) {
+  return p.by == 1 && p.n == 1 && p.m > 1 && p.k > 1 && w.shape.nd() == 2 && w.op == OpId::Param &&
+         w.needs_grad && t == DType::f32;
+}
+
 void product_bwd(const Ctx& c, int w, const MM& p) {
   void* dw = c.dx(w);
   void* dx = c.dx(w + 1);
-  if (dw && p.by == 1 && p.n == 1 && p.m > 1 && p.k > 1 && c.xs(w).nd() == 2 && can_defer_ger(c, w)) {
+  if (dw && rank1_weight_grad(p, c.arg(w), c.t()) && can_defer_ger(c, w)) {
     // Exactly what mm_backward's gemm would do: dW[m,k] += dy x^T, a rank-1 ger.
     defer_ger(c, dw, p.m, p.k, c.dy(), c.x(w + 1));
     dw = nullptr;
@@ -222,6 +229,17 @@ void sqdist_bwd(const Ctx& c) {
 }
 
 }  // namespace
+
+void deferrable_weights(const Node& y, Node* const* args, int nargs, std::vector<int>& ws) {
+  // The products product_bwd is called for: matmul's (W, x) and affine's (W_i, x_i) pairs.
+  int first = 0, last = 0;
+  if (y.op == OpId::Matmul) first = 0, last = 0;
+  else if (y.op == OpId::Affine) first = 1, last = nargs - 2;
+  else return;
+  for (int w = first; w <= last; w += 2)
+    if (rank1_weight_grad(mm_of(args[w]->shape, args[w + 1]->shape, y.shape), *args[w], y.dtype))
+      ws.push_back(w);
+}
 
 void register_linalg(OpDef* t) {
   // y = a b;  da += dy b^T, db += a^T dy

@@ -13,6 +13,14 @@
 #include "exec/memory_plan.h"
 #include "flare/flare.h"
 #include "flare/static_graph.h"
+#include "ops/deferred_ger.h"
+
+namespace flare::ops {
+// gtest prints calls as "{m x k: count terms}".
+void PrintTo(const DeferredGerCall& c, std::ostream* os) {
+  *os << "{" << c.m << " x " << c.k << ": " << c.count << " terms}";
+}
+}  // namespace flare::ops
 
 namespace flare {
 namespace {
@@ -311,6 +319,94 @@ struct Lstm {
 TEST(StaticGraph, FixedLengthLstmMatchesEagerBitForBit) {
   Lstm a, b;
   expect_identical_training(a, b, Shape{Lstm::kSteps * Lstm::kIn}, 1, 3, 8);
+}
+
+// An RNN whose weights are also written outside the products (tanh(W) halfway, matmul with V
+// at every step), so the deferred rank-1 terms are applied between other gradient writes.
+struct MixedRnn {
+  static constexpr int kSteps = 5, kIn = 9, kHidden = 12;
+  Parameter W = make_param("W", Shape{kHidden, kIn}, 51);
+  Parameter U = make_param("U", Shape{kHidden, kHidden}, 52);
+  Parameter b = make_param("b", Shape{kHidden}, 53);
+  Parameter V = make_param("V", Shape{4, kHidden}, 54);
+
+  template <typename Labels>
+  Expr loss(Graph& g, const Expr& xs, const Labels& y, Expr* scores) {
+    Expr w = g.param(W), u = g.param(U), bb = g.param(b), v = g.param(V);
+    Expr h;
+    std::vector<Expr> terms;
+    for (int t = 0; t < kSteps; ++t) {
+      Expr x = reshape(slice(xs, 0, t * kIn, (t + 1) * kIn), Shape{kIn});
+      h = h.valid() ? tanh(affine({bb, w, x, u, h})) : tanh(affine({bb, w, x}));
+      terms.push_back(sum(matmul(v, h)) * 0.1);
+      if (t == 2) terms.push_back(sum(tanh(w)) * 0.25);
+    }
+    *scores = matmul(v, h);
+    return pick_neg_log_softmax(*scores, y) + sum(terms);
+  }
+  std::vector<Parameter*> params() { return {&W, &U, &b, &V}; }
+};
+
+TEST(StaticGraph, RnnWhoseWeightsFeedOtherOpsMatchesEagerBitForBit) {
+  MixedRnn a, b;
+  expect_identical_training(a, b, Shape{MixedRnn::kSteps * MixedRnn::kIn}, 1, 4, 6);
+}
+
+// Bits alone cannot show on the CPU that both engines sum weight gradients the same way: its
+// ger_batched rounds exactly like the rank-1 products it replaces, CUDA's does not. So the
+// primitive calls are compared: eager and the plan must issue the same ger_batched calls (one
+// per parameter and flush, the same number of terms), or the two diverge on a GPU.
+template <typename Model>
+std::vector<ops::DeferredGerCall> deferred_calls(Model& m, const Shape& x_shape, bool static_plan,
+                                                 uint32_t* planned = nullptr) {
+  std::vector<float> xv = pseudo_random(size_t(x_shape.total()), 77, 2.0f);
+  std::vector<ops::DeferredGerCall> calls;
+  if (static_plan) {
+    StaticGraph sg;
+    Expr x = sg.placeholder("x", x_shape);
+    IndexPlaceholder y = sg.index_placeholder("y", 1);
+    Expr scores;
+    Expr loss = m.loss(sg.graph(), x, y, &scores);
+    sg.compile({scores}, loss);  // the warm-up run inside issues none (it does not defer)
+    if (planned) *planned = sg.stats().deferred_products;
+    sg.feed("x", xv);
+    sg.feed_indices("y", {1});
+    sg.forward();
+    ops::trace_deferred_gers(&calls);
+    sg.backward();
+  } else {
+    Graph g;
+    Expr scores;
+    Expr loss = m.loss(g, g.input(x_shape, xv), std::vector<int32_t>{1}, &scores);
+    ops::trace_deferred_gers(&calls);
+    g.backward(loss);
+  }
+  ops::trace_deferred_gers(nullptr);
+  return calls;
+}
+
+TEST(StaticGraph, BackwardSumsWeightGradientsThroughTheSameCallsAsEager) {
+  using Call = ops::DeferredGerCall;
+  Lstm lstm;
+  const Shape lx{Lstm::kSteps * Lstm::kIn};
+  uint32_t planned = 0;
+  const std::vector<Call> eager = deferred_calls(lstm, lx, false);
+  // V's one term (the classifier), then W's and U's six, one per step, in one call each.
+  const std::vector<Call> expected = {{3, 8, 1}, {32, 4, 6}, {32, 8, 6}};
+  EXPECT_EQ(eager, expected);
+  EXPECT_EQ(deferred_calls(lstm, lx, true, &planned), expected);
+  EXPECT_EQ(planned, 13u);
+
+  // Flushes in the middle: tanh(W) at step 2 applies W's pending terms (steps 4 and 3) before
+  // writing W's gradient; matmul(V, h) defers every step, so V's terms all wait to the end.
+  MixedRnn rnn;
+  const Shape rx{MixedRnn::kSteps * MixedRnn::kIn};
+  const std::vector<Call> mixed = deferred_calls(rnn, rx, false);
+  EXPECT_EQ(deferred_calls(rnn, rx, true), mixed);
+  // W's two pending terms go first (at tanh(W)); the final flush then applies V's six (five
+  // steps and the scores), U's four (steps 1 to 4) and W's remaining three.
+  const std::vector<Call> mixed_expected = {{12, 9, 2}, {4, 12, 6}, {12, 12, 4}, {12, 9, 3}};
+  EXPECT_EQ(mixed, mixed_expected);
 }
 
 // A bag of embeddings plus an input vector, classified by a matrix.
