@@ -1,7 +1,8 @@
 // cnn: a Kim (2014) CNN sentence classifier (embedding 128, convolutions of widths 3, 4, 5 with
 // 100 maps each, ReLU, max over time, dropout 0.5, linear -> 5 classes), one sentence per
 // update; trained on classes/train.txt, dev metric the accuracy on classes/dev.txt
-// (bench/pytorch/cnn.py's twin). The model is the cnn example's (examples/common/cnn_model.h).
+// (bench/pytorch/cnn.py's twin). The model is the cnn example's (examples/common/cnn_model.h)
+// with CnnConfig's defaults (torch's initialisation), not the example's training recipe.
 #include "common/cli.h"
 #include "common/cnn_model.h"
 #include "common/task.h"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "common/text.h"
 #include "flare/conv.h"
@@ -23,8 +24,9 @@ CnnClassifier::CnnClassifier(nn::Model& m, int64_t vocab_size, const CnnConfig& 
     : Module(m, "cnn"),
       c_(c),
       widest_(*std::max_element(c.widths.begin(), c.widths.end())),
-      // torch.nn.Embedding's default N(0, 1) rows.
-      embed_(m, vocab_size, c.embed, nn::EmbeddingOptions{c.sparse, nn::Init::normal(0.0, 1.0)}),
+      embed_(m, vocab_size, c.embed,
+             nn::EmbeddingOptions{c.sparse, c.embed_scale > 0 ? nn::Init::uniform(-c.embed_scale, c.embed_scale)
+                                                              : nn::Init::normal(0.0, 1.0)}),
       drop_(m, c.dropout),
       out_(m, c.maps * int64_t(c.widths.size()), c.classes,
            torch_linear(c.maps * int64_t(c.widths.size())), "out") {
@@ -36,9 +38,29 @@ CnnClassifier::CnnClassifier(nn::Model& m, int64_t vocab_size, const CnnConfig& 
 
 Expr CnnClassifier::scores(Graph& g, const std::vector<int32_t>& ids) const {
   if (ids.empty()) throw Error("cnn: a sentence needs at least one word");
-  // [embed]xT lookup -> [embed, T]; short sentences padded with zero columns at the end.
-  const Expr x = batch_to_columns(embed_.forward(g, ids));
-  const Pad1d pad = Pad1d::explicit_lr(0, std::max<int64_t>(0, widest_ - int64_t(ids.size())));
+  // [embed]xT lookup -> [embed, T].
+  return classify(batch_to_columns(embed_.forward(g, ids)), int64_t(ids.size()));
+}
+
+Expr CnnClassifier::scores(Graph& g, const std::vector<std::vector<int32_t>>& ids) const {
+  if (ids.empty()) throw Error("cnn: an empty batch");
+  if (ids.size() == 1) return scores(g, ids[0]);
+  const size_t length = ids[0].size();
+  if (length == 0) throw Error("cnn: a sentence needs at least one word");
+  std::vector<Expr> xs;
+  xs.reserve(ids.size());
+  for (const auto& s : ids) {
+    if (s.size() != length)
+      throw Error("cnn: a batch holds sentences of one length; got " + std::to_string(length) + " and " +
+                  std::to_string(s.size()) + " words");
+    xs.push_back(batch_to_columns(embed_.forward(g, s)));
+  }
+  return classify(concat_batch(xs), int64_t(length));
+}
+
+Expr CnnClassifier::classify(const Expr& x, int64_t length) const {
+  // Short sentences are padded with zero columns at the end.
+  const Pad1d pad = Pad1d::explicit_lr(0, std::max<int64_t>(0, widest_ - length));
   std::vector<Expr> pooled;
   pooled.reserve(convs_.size());
   for (const auto& conv : convs_) pooled.push_back(max_over_time(relu(conv->forward(x, pad))));
@@ -49,6 +71,11 @@ Expr CnnClassifier::loss(Graph& g, const SentimentExample& ex) const {
   return pick_neg_log_softmax(scores(g, ex.ids), ex.label);
 }
 
+Expr CnnClassifier::loss(Graph& g, const SentimentBatch& b) const {
+  if (b.size() == 1) return pick_neg_log_softmax(scores(g, b.ids[0]), b.labels[0]);
+  return sum_batch(pick_neg_log_softmax(scores(g, b.ids), b.labels));
+}
+
 int32_t CnnClassifier::predict(Graph& g, const std::vector<int32_t>& ids) const {
   return argmax(scores(g, ids).to_vector());
 }
@@ -57,9 +84,12 @@ double cnn_accuracy(const CnnClassifier& model, const std::vector<SentimentExamp
   if (data.empty()) return 0.0;
   Graph g;
   int64_t right = 0;
-  for (const auto& ex : data) {
+  for (const SentimentBatch& b : batch_by_length(data, 64, 0)) {
     g.clear();
-    right += model.predict(g, ex.ids) == ex.label;
+    const std::vector<double> s = model.scores(g, b.ids).to_vector();
+    const size_t c = s.size() / b.size();
+    for (size_t k = 0; k < b.size(); ++k)
+      right += argmax(std::vector<double>(s.begin() + long(k * c), s.begin() + long((k + 1) * c))) == b.labels[k];
   }
   return double(right) / double(data.size());
 }

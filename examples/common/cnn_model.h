@@ -22,6 +22,9 @@ struct CnnConfig {
   int64_t classes = 5;
   double dropout = 0.5;
   bool sparse = true;
+  /// > 0: word vectors start U(-a, a) with a = embed_scale (Kim's 0.25); 0: N(0, 1), the
+  /// default of torch.nn.Embedding and of the benchmark's PyTorch twin.
+  double embed_scale = 0;
 };
 
 class CnnClassifier : public nn::Module {
@@ -31,7 +34,14 @@ class CnnClassifier : public nn::Module {
   Expr scores(Graph& g, const std::vector<int32_t>& ids) const;
   Expr loss(Graph& g, const SentimentExample& ex) const;
   int32_t predict(Graph& g, const std::vector<int32_t>& ids) const;
+  /// Scores [classes]xB for B sentences of one length: the convolutions run as one batched
+  /// GEMM each, and every sentence gets exactly the scores it would get alone.
+  Expr scores(Graph& g, const std::vector<std::vector<int32_t>>& ids) const;
+  /// The loss summed over the batch.
+  Expr loss(Graph& g, const SentimentBatch& b) const;
   const CnnConfig& config() const { return c_; }
+  /// The output layer (the max-norm constraint's target).
+  const nn::Linear& output() const { return out_; }
 
  private:
   CnnConfig c_;
@@ -40,9 +50,13 @@ class CnnClassifier : public nn::Module {
   std::vector<std::unique_ptr<nn::Conv1d>> convs_;
   nn::Dropout drop_;
   nn::Linear out_;
+
+  /// Word vectors [embed, T]xB (equal lengths) -> class scores [classes]xB.
+  Expr classify(const Expr& x, int64_t length) const;
 };
 
-/// The share of `data` predicted right (evaluation mode is the caller's business).
+/// The share of `data` predicted right (evaluation mode is the caller's business); sentences
+/// of one length are scored together.
 double cnn_accuracy(const CnnClassifier& model, const std::vector<SentimentExample>& data);
 
 }  // namespace flare::examples
