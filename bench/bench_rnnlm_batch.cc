@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     cfg.sparse = args.sparse != 0;
     flare::nn::Model m;
     fx::LanguageModel model(m, vocab.size(), cfg, "rnnlm");
+    m.to(args.dev());  // before the optimizer, whose state follows the parameters
     flare::optim::Adam opt(m.parameters(), flare::optim::AdamOptions(1e-3));
     model.train();
     const fb::Throughput tp = fb::train_for(args, train.size(), opt, [&](flare::Graph& g, size_t i) {

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
 
     flare::nn::Model m;
     fx::TreeSentimentModel model(m, vocab.size(), cfg);
+    m.to(args.dev());  // before the optimizer, whose state follows the parameters
     flare::optim::Adam opt(m.parameters(), flare::optim::AdamOptions(1e-3));
     model.train();
     const fb::Throughput tp = fb::train_for(args, train.size(), opt, [&](flare::Graph& g, size_t i) {

@@ -35,6 +35,7 @@ void add_task_flags(CLI::App& app, TaskArgs& a) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--updates", a.max_updates, "stop after N updates even within --seconds (0: no limit)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--device", a.device, "device to train on: cpu or cuda[:N]")->capture_default_str();
 }
 
 void apply_task_flags(const TaskArgs& a) {
@@ -42,6 +43,13 @@ void apply_task_flags(const TaskArgs& a) {
     throw Error("--mode " + a.mode + " is not supported by this program (eager or autobatch)");
   if (a.mode == "eager" && a.batch != 1)
     throw Error("--batch " + std::to_string(a.batch) + ": eager mode trains one example per update");
+  try {
+    // Starts the device: its set-up is not timed, and its failure says why (CUDA's reason).
+    const Device d = a.dev();
+    if (!d.is_cpu()) backend(d);
+  } catch (const Error& e) {
+    throw Error(std::string("--device ") + a.device + ": " + e.what());
+  }
   if (openblas_set_num_threads) openblas_set_num_threads(1);
   manual_seed(a.seed);
 }
@@ -58,7 +66,8 @@ Throughput train_for(const TaskArgs& a, size_t n, optim::Optimizer& opt, const L
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), size_t(0));
   std::mt19937_64 rng(a.seed);
-  Graph g;
+  const Device dev = a.dev();
+  Graph g(dev);
   Throughput tp;
   // Items per update: one in eager mode. A batching mode builds several items' losses into one
   // graph and sums them here; nothing else in the loop changes. Autobatch: the graph is lazy
@@ -92,6 +101,7 @@ Throughput train_for(const TaskArgs& a, size_t n, optim::Optimizer& opt, const L
     }
     if (!done) tp.epochs += 1.0;
   }
+  backend(dev).synchronize();  // a GPU runs behind the host: count the work queued too
   tp.seconds = clock.seconds();
   if (autobatch) {
     const AutobatchStats& st = ab.stats();
@@ -109,6 +119,7 @@ void print_task_result(const std::string& task, const TaskArgs& a, const Through
   nlohmann::json j = {{"task", task},
                       {"impl", "flare"},
                       {"mode", a.mode},
+                      {"device", a.dev().str()},
                       {"sparse", a.sparse},
                       {"examples_per_s", tp.examples_per_s()},
                       {"words_per_s", has_words ? nlohmann::json(tp.words_per_s()) : nlohmann::json(nullptr)},

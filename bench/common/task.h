@@ -30,15 +30,20 @@ struct TaskArgs {
   int64_t limit = 0;       ///< use at most this many training items (0: all)
   int64_t dev_limit = 0;   ///< evaluate on at most this many dev examples (0: all)
   int64_t max_updates = 0; ///< stop after this many updates even within the budget (0: none)
+  std::string device = "cpu";  ///< where the model trains: cpu or cuda[:N]
+
+  /// The parsed --device.
+  Device dev() const { return Device::parse(device); }
 };
 
 /// Registers the shared flags on `app` (--data --seconds --seed --sparse --mode --batch
-/// --limit --dev-limit --updates); `a` holds the defaults.
+/// --limit --dev-limit --updates --device); `a` holds the defaults. A program moves its model
+/// to a.dev() before making the optimizer; train_for builds its graphs there.
 void add_task_flags(CLI::App& app, TaskArgs& a);
 
 /// After parsing: checks the flags (mode eager with batch 1, or autobatch: --batch items per
-/// update in one lazy, auto-batched graph), pins BLAS to one thread and
-/// seeds flare's generator. Throws flare::Error naming the flag.
+/// update in one lazy, auto-batched graph) and that the device can be used (CUDA's reason when
+/// not), pins BLAS to one thread and seeds flare's generator. Throws flare::Error naming the flag.
 void apply_task_flags(const TaskArgs& a);
 
 /// `dir/relative` when it exists; else throws IoError naming the path.
@@ -67,10 +72,11 @@ using LossFn = std::function<ItemLoss(Graph& g, size_t item)>;
 /// Trains over items 0..n-1: each epoch in a fresh order drawn from a.seed; each update clears
 /// the graph, builds the summed loss of its items (one in eager mode), runs backward, steps the
 /// optimizer and zeroes the gradients. Stops after the first update that ends past a.seconds
-/// (or after a.max_updates). Throws flare::Error when n is 0.
+/// (or after a.max_updates). On a GPU the clock is read after the device's queue has drained,
+/// so the time covers the work launched. Throws flare::Error when n is 0.
 Throughput train_for(const TaskArgs& a, size_t n, optim::Optimizer& opt, const LossFn& loss);
 
-/// Prints the result line: task, impl "flare", mode, sparse, examples_per_s, words_per_s (null
+/// Prints the result line: task, impl "flare", mode, device, sparse, examples_per_s, words_per_s (null
 /// when !has_words), dev_metric, peak_rss_mb, then dev_metric_name, dev_examples, seed,
 /// train_seconds, train_examples, updates, epochs, and `extra`.
 void print_task_result(const std::string& task, const TaskArgs& a, const Throughput& tp, double dev_metric,

@@ -92,8 +92,10 @@ def main():
     p.add_argument("--char", type=int, choices=(0, 1), default=0,
                    help="1: char BiLSTM for words seen at most %d times in training"
                    % RARE_MAX_COUNT)
+    common.add_device_flag(p)
     args = p.parse_args()
     rng = common.setup(args)
+    dev = common.device(args)
 
     sentences = common.read_tagged(common.data_path(args, "tags", "dev.txt"))
     train_s, held_s = common.split_heldout(sentences)
@@ -110,10 +112,13 @@ def main():
         rare = None
         vocab = common.Vocab((w for words, _ in train_s for w in words), unk=common.UNK)
         chars = None
-    train = [Example(w, t, vocab, tag_vocab, chars, rare) for w, t in train_s]
-    held = [Example(w, t, vocab, tag_vocab, chars, rare) for w, t in held_s]
+    train = [common.move_tensors(Example(w, t, vocab, tag_vocab, chars, rare), dev)
+             for w, t in train_s]
+    held = [common.move_tensors(Example(w, t, vocab, tag_vocab, chars, rare), dev)
+            for w, t in held_s]
 
-    model = Tagger(len(vocab), len(tag_vocab), len(chars) if chars else 0, bool(args.sparse))
+    model = Tagger(len(vocab), len(tag_vocab), len(chars) if chars else 0,
+                   bool(args.sparse)).to(dev)
     opt = common.make_optimizer(model, args.sparse)
 
     def step(ex):
@@ -123,7 +128,7 @@ def main():
         return 1, ex.n
 
     model.train()
-    tp = common.train_for(args.seconds, train, step, rng)
+    tp = common.train_for(args.seconds, train, step, rng, sync=common.synchronizer(dev))
 
     model.eval()
     correct = total = 0

@@ -64,6 +64,38 @@ def add_dev_limit_flag(p, default):
                    help="evaluate on at most this many dev examples (0: all; default %d)" % default)
 
 
+def add_device_flag(p):
+    p.add_argument("--device", default="cpu",
+                   help="cpu or cuda[:N] (timings then wait for the GPU: torch.cuda.synchronize)")
+
+
+def device(args):
+    """The torch.device of --device; exits with a clear message when CUDA is not usable."""
+    dev = torch.device(getattr(args, "device", "cpu"))
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        sys.exit("error: --device %s: this torch (%s) has no usable CUDA (pytorch unavailable on "
+                 "the GPU)" % (args.device, torch.__version__))
+    return dev
+
+
+def move_tensors(obj, dev):
+    """Moves the tensors held in obj's attributes (and in lists of them) to dev, in place."""
+    for name, v in vars(obj).items():
+        if isinstance(v, torch.Tensor):
+            setattr(obj, name, v.to(dev))
+        elif isinstance(v, list) and v and isinstance(v[0], torch.Tensor):
+            setattr(obj, name, [t.to(dev) for t in v])
+    return obj
+
+
+def synchronizer(dev):
+    """What train_for calls before reading the clock: the GPU's queue must be empty, or the
+    time would not include the work launched."""
+    if dev.type == "cuda":
+        return lambda: torch.cuda.synchronize(dev)
+    return None
+
+
 def setup(args):
     """One thread and seeded RNGs; returns a Python RNG for data shuffling."""
     torch.set_num_threads(1)
@@ -221,10 +253,11 @@ class Throughput:
         return self.words / self.seconds if self.seconds > 0 else 0.0
 
 
-def train_for(seconds, items, step, rng, shuffle=True):
+def train_for(seconds, items, step, rng, shuffle=True, sync=None):
     """Calls step(item) over shuffled epochs of `items` until `seconds` of
     training have passed (checked after each update, so the last update
-    finishes).  step returns (examples, words) processed by that update."""
+    finishes).  step returns (examples, words) processed by that update.
+    sync (see synchronizer()) waits for queued device work before the clock is read."""
     if not items:
         sys.exit("error: no training items")
     tp = Throughput()
@@ -245,6 +278,8 @@ def train_for(seconds, items, step, rng, shuffle=True):
                 break
         else:
             tp.epochs += 1.0
+    if sync is not None:
+        sync()
     tp.seconds = time.perf_counter() - start
     return tp
 
@@ -280,6 +315,7 @@ def result(task, args, tp, dev_metric, dev_metric_name, dev_examples, words=True
         "updates": tp.updates,
         "epochs": round(tp.epochs, 3),
         "torch_version": torch.__version__,
+        "device": str(getattr(args, "device", "cpu")),
     }
     r.update(extra)
     return r

@@ -71,20 +71,22 @@ def main():
     p = common.make_parser(__doc__.splitlines()[0])
     common.add_sparse_flag(p)
     p.add_argument("--minibatch", type=int, default=16, help="sentences per update")
+    common.add_device_flag(p)
     args = p.parse_args()
     if args.minibatch < 1:
         p.error("--minibatch must be at least 1")
     rng = common.setup(args)
+    dev = common.device(args)
 
     path = common.data_path(args, "text", "dev.txt")
     sents = [common.split_words(line) for line in common.read_lines(path)]
     train_s, held_s = common.split_heldout(sents)
     vocab = common.Vocab((w for s in train_s for w in s),
                          specials=(common.BOS, common.EOS), unk=common.UNK)
-    train = make_batches(train_s, args.minibatch, vocab)
-    held = make_batches(held_s, EVAL_BATCH, vocab)
+    train = [common.move_tensors(b, dev) for b in make_batches(train_s, args.minibatch, vocab)]
+    held = [common.move_tensors(b, dev) for b in make_batches(held_s, EVAL_BATCH, vocab)]
 
-    model = LM(len(vocab), bool(args.sparse))
+    model = LM(len(vocab), bool(args.sparse)).to(dev)
     opt = common.make_optimizer(model, args.sparse)
 
     def step(batch):
@@ -94,7 +96,7 @@ def main():
         return batch.sentences, batch.words
 
     model.train()
-    tp = common.train_for(args.seconds, train, step, rng)
+    tp = common.train_for(args.seconds, train, step, rng, sync=common.synchronizer(dev))
 
     model.eval()
     nll = 0.0

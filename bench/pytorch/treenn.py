@@ -170,18 +170,20 @@ def main():
     p = common.make_parser(__doc__.splitlines()[0])
     common.add_sparse_flag(p)
     common.add_dev_limit_flag(p, 0)
+    common.add_device_flag(p)
     args = p.parse_args()
     rng = common.setup(args)
+    dev = common.device(args)
 
     train_trees = read_trees(common.data_path(args, "trees", "train.txt"))
     dev_trees = common.bounded(read_trees(common.data_path(args, "trees", "dev.txt")),
                                args.dev_limit)
     words = [w for t in train_trees for w in leaves(t, [])]
     vocab = common.Vocab(words, unk=common.UNK)
-    train = [Example(t, vocab) for t in train_trees]
-    dev = [Example(t, vocab) for t in dev_trees]
+    train = [common.move_tensors(Example(t, vocab), dev) for t in train_trees]
+    dev_set = [common.move_tensors(Example(t, vocab), dev) for t in dev_trees]
 
-    model = TreeLSTM(len(vocab), bool(args.sparse))
+    model = TreeLSTM(len(vocab), bool(args.sparse)).to(dev)
     opt = common.make_optimizer(model, args.sparse)
 
     def step(ex):
@@ -191,12 +193,13 @@ def main():
         return 1, ex.n_leaves
 
     model.train()
-    tp = common.train_for(args.seconds, train, step, rng)
+    tp = common.train_for(args.seconds, train, step, rng, sync=common.synchronizer(dev))
 
     model.eval()
     with torch.no_grad():
-        correct = sum(model.predict_root(ex) == ex.root_label for ex in dev)
-    common.emit(common.result("treenn", args, tp, correct / len(dev), "root_accuracy", len(dev)))
+        correct = sum(model.predict_root(ex) == ex.root_label for ex in dev_set)
+    common.emit(common.result("treenn", args, tp, correct / len(dev_set), "root_accuracy",
+                              len(dev_set)))
 
 
 if __name__ == "__main__":

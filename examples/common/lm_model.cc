@@ -81,7 +81,7 @@ double LMScore::perplexity() const { return targets ? std::exp(nll / double(targ
 double LMScore::bits_per_token() const { return targets ? nll / double(targets) / std::log(2.0) : 0; }
 
 LMScore lm_score(const LanguageModel& model, const std::vector<LMBatch>& batches) {
-  Graph g;
+  Graph g(model.model().device());  // where the model is (a GPU after Model::to)
   LMScore s;
   for (const LMBatch& b : batches) {
     g.clear();

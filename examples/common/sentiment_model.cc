@@ -133,7 +133,7 @@ int32_t SentimentModel::predict(Graph& g, const std::vector<int32_t>& ids) const
 
 double sentiment_accuracy(const SentimentModel& model, const std::vector<SentimentExample>& data) {
   if (data.empty()) return 0;
-  Graph g;
+  Graph g(model.model().device());  // where the model is (a GPU after Model::to)
   int64_t right = 0;
   for (const SentimentBatch& b : batch_by_length(data, 64, 0)) {
     g.clear();

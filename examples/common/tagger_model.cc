@@ -143,7 +143,7 @@ std::vector<int32_t> TaggerModel::predict(Graph& g, const TaggedExample& ex) con
 }
 
 double tagger_accuracy(const TaggerModel& model, const std::vector<TaggedExample>& data) {
-  Graph g;
+  Graph g(model.model().device());  // where the model is (a GPU after Model::to)
   int64_t right = 0, total = 0;
   for (const TaggedExample& ex : data) {
     g.clear();

@@ -102,7 +102,7 @@ int32_t TreeSentimentModel::predict(Graph& g, const TreeExample& ex) const {
 
 double tree_root_accuracy(const TreeSentimentModel& model, const std::vector<TreeExample>& data) {
   if (data.empty()) return 0;
-  Graph g;
+  Graph g(model.model().device());  // where the model is (a GPU after Model::to)
   int64_t right = 0;
   for (const TreeExample& ex : data) {
     g.clear();

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flare/backend.h"
 #include "flare/io/datasets.h"
 
 namespace {
@@ -125,6 +126,7 @@ class BenchPrograms : public ::testing::Test {
     EXPECT_EQ(j["task"], task);
     EXPECT_EQ(j["impl"], "flare");
     EXPECT_EQ(j["mode"], "eager");
+    EXPECT_EQ(j["device"], "cpu");
     EXPECT_EQ(j["sparse"], sparse);
     EXPECT_EQ(j["seed"], 3);
     EXPECT_EQ(j["dev_examples"], 50);
@@ -237,6 +239,24 @@ TEST_F(BenchPrograms, RnnlmBatch) {
   const double ppl = tiny_run("bench_rnnlm_batch", d, "--minibatch 4 --sparse 1", 80);
   EXPECT_GT(ppl, 1.0);
   EXPECT_LT(ppl, 0.5 * unigram) << "perplexity on memorised sentences; the unigram model gets " << unigram;
+}
+
+// --device: a device that cannot be used stops the program before training, naming the flag
+// and why (here: no GPU, or a build without CUDA); a name that is no device is refused too.
+// The GPU runs themselves are scripts/gpu-check's.
+TEST_F(BenchPrograms, DeviceFlagNamesAnUnusableDevice) {
+  require("bench_treenn", "trees/train.txt");
+  if (flare::device_available(flare::Device::cuda(0)))
+    GTEST_SKIP() << "a GPU is present: scripts/gpu-check runs the benchmarks on it";
+  const std::string base = binary("bench_treenn") + " --data '" + flare::io::data_dir() + "' --seconds 1";
+  // { ...; } 2>&1 inside: run() sends the group's own stderr to /dev/null.
+  const ::Run gpu = run("{ " + base + " --device cuda:0 2>&1; }");
+  EXPECT_EQ(gpu.status, 1) << gpu.out;
+  EXPECT_NE(gpu.out.find("--device cuda:0: "), std::string::npos) << gpu.out;
+  EXPECT_EQ(gpu.out.find("examples_per_s"), std::string::npos) << gpu.out;
+  const ::Run bad = run("{ " + base + " --device tpu 2>&1; }");
+  EXPECT_EQ(bad.status, 1) << bad.out;
+  EXPECT_NE(bad.out.find("--device tpu: "), std::string::npos) << bad.out;
 }
 
 }  // namespace

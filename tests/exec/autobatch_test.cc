@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 
+#include "cuda/cuda_test_util.h"
 #include "flare/autobatch.h"
 #include "flare/flare.h"
 #include "ops/registry.h"
@@ -30,14 +31,16 @@ struct SampleRun {
 
 // Builds `sample` for k examples in one graph (each with its own random inputs; argument
 // `shared` is one parameter for all of them), sums sum(y_e * R_e) over the examples and runs
-// backward.
-SampleRun run_sample(const OpSample& s, int k, int shared, Mode mode, const AutobatchOptions& o = {}) {
+// backward. On `dev` (inputs are copied there from the same host values).
+SampleRun run_sample(const OpSample& s, int k, int shared, Mode mode, const AutobatchOptions& o = {},
+                     Device dev = Device::cpu()) {
   std::unique_ptr<Parameter> param;
   if (shared >= 0) {
     const testing::ArgSpec& a = s.args[size_t(shared)];
     param = std::make_unique<Parameter>("shared", Tensor::from(a.shape, random_values(a, 900 + uint64_t(shared)), DType::f64));
+    param->to(dev);
   }
-  Graph g;
+  Graph g(dev);
   g.set_seed(1234);
   Autobatch ab(o);
   if (mode != Mode::eager) g.set_executor(&ab);
@@ -101,6 +104,22 @@ TEST(AutobatchSweep, EveryOpSampleMatchesEagerStackedAndShared) {
   for (const OpSample& s : op_samples()) {
     if (s.op != OpId::Count && ops::def(s.op).batching == ops::BatchKind::None) continue;
     EXPECT_TRUE(batched_somewhere.count(s.name)) << s.name << " never ran batched";
+  }
+}
+
+// The auto-batcher on a GPU (what the GPU benchmarks run): every sample, batched on cuda:0,
+// against eager on the CPU. Float64, so the different summation orders stay within 1e-10.
+TEST(AutobatchSweep, CudaEveryOpSampleMatchesCpuEager) {
+  FLARE_REQUIRE_CUDA();
+  const int k = 3;
+  for (const OpSample& s : op_samples()) {
+    for (int shared = -1; shared < int(s.args.size()); ++shared) {
+      SCOPED_TRACE(s.name + (shared < 0 ? std::string(" (own inputs)") : " (argument " + std::to_string(shared) + " shared)"));
+      SampleRun cpu = run_sample(s, k, shared, Mode::eager);
+      SampleRun gpu = run_sample(s, k, shared, Mode::lazy, {}, cudatest::gpu());
+      expect_close(gpu.values, cpu.values, "value");
+      expect_close(gpu.grads, cpu.grads, "gradient");
+    }
   }
 }
 
