@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
     flare::nn::Model m;
     fx::SentimentModel model(m, vocab.size(), cfg);
     if (cfg.pretrained && opts.load.empty()) model.set_embeddings(pre.vectors);
+    m.to(opts.dev());  // before the optimizer, whose state follows the parameters
     const std::vector<flare::Parameter*> params = m.parameters();
     flare::optim::Adam opt(params, flare::optim::AdamOptions(lr));
     if (!opts.load.empty()) fx::load_model(opts.load, params, training ? &opt : nullptr);

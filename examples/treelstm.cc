@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
 
     flare::nn::Model m;
     fx::TreeSentimentModel model(m, vocab.size(), cfg);
+    m.to(opts.dev());  // before the optimizer, whose state follows the parameters
     const std::vector<flare::Parameter*> params = m.parameters();
     flare::optim::Adam opt(params, flare::optim::AdamOptions(lr));
     if (!opts.load.empty()) fx::load_model(opts.load, params, training ? &opt : nullptr);

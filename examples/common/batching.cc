@@ -5,7 +5,8 @@
 
 namespace flare::examples {
 
-GradientAccumulator::GradientAccumulator(LossFn loss, int64_t autobatch) : loss_(std::move(loss)) {
+GradientAccumulator::GradientAccumulator(LossFn loss, int64_t autobatch, Device device)
+    : loss_(std::move(loss)), g_(device) {
   if (!loss_) throw Error("GradientAccumulator: no loss function");
   if (autobatch < 0) throw Error("--autobatch must be >= 0, got " + std::to_string(autobatch));
   if (autobatch > 0) {

@@ -22,8 +22,9 @@ using LossFn = std::function<Expr(Graph& g, size_t i)>;
 class GradientAccumulator {
  public:
   /// autobatch 0: every add() computes its example's loss and gradient at once. autobatch > 0:
-  /// add() records the loss in a lazy, auto-batched graph; flush() computes them all.
-  GradientAccumulator(LossFn loss, int64_t autobatch);
+  /// add() records the loss in a lazy, auto-batched graph; flush() computes them all. The graph
+  /// is on `device`, where the model's parameters must be.
+  GradientAccumulator(LossFn loss, int64_t autobatch, Device device = Device::cpu());
 
   /// Adds example i's gradient (now, or at flush() when autobatching). Returns its loss when
   /// computed now, 0 when recorded.

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "flare/backend.h"
 #include "flare/error.h"
 #include "flare/graph.h"
 #include "flare/io/datasets.h"
@@ -46,6 +47,7 @@ void add_common_flags(CLI::App& app, CommonOptions& o, FlagSet which) {
                    "N examples per update, each computed on its own (gradients summed; --autobatch's reference)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    app.add_option("--device", o.device, "train and evaluate on this device: cpu or cuda[:N]")->capture_default_str();
   }
 }
 
@@ -55,6 +57,13 @@ void apply_common_flags(const CommonOptions& o) {
   if (o.autobatch > 0 && o.update_every != 1)
     throw Error("--autobatch " + std::to_string(o.autobatch) + " already sets the examples per update: drop --update-every " +
                 std::to_string(o.update_every));
+  try {
+    // Starts the device now, so that a missing GPU is reported before any data is read.
+    const Device d = o.dev();
+    if (!d.is_cpu()) backend(d);
+  } catch (const Error& e) {
+    throw Error("--device " + o.device + ": " + e.what());
+  }
   if (openblas_set_num_threads) openblas_set_num_threads(o.threads);
   manual_seed(o.seed);
 }

@@ -14,12 +14,15 @@
 //   --quiet        no progress output
 //   --autobatch N  (sentiment, tagger, treelstm) N examples per update, auto-batched
 //   --update-every N  (same) N examples per update, one at a time (autobatch's reference)
+//   --device D     (same) train and evaluate on cpu or cuda[:N] (the model moved with Model::to)
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "flare/device.h"
 
 namespace flare::examples {
 
@@ -39,6 +42,10 @@ struct CommonOptions {
   int64_t autobatch = 0;
   /// Examples per update when run one at a time (gradients summed); 1: every example.
   int64_t update_every = 1;
+  /// Where the model trains: "cpu" or "cuda[:N]" (checked by apply_common_flags).
+  std::string device = "cpu";
+
+  Device dev() const { return Device::parse(device); }
 
   /// True when the run only evaluates a loaded model (--eval FILE, or --epochs 0).
   bool evaluate_only() const { return !eval.empty() || epochs == 0; }
@@ -49,7 +56,8 @@ struct FlagSet {
   bool data = true;
   /// Examples without a dev set leave --dev-limit out.
   bool dev_limit = true;
-  /// Examples whose training goes through TrainHooks::loss add --autobatch and --update-every.
+  /// Examples whose training goes through TrainHooks::loss add --autobatch, --update-every and
+  /// --device (fit() builds their training graphs, on that device; the program moves its model).
   bool batching = false;
 };
 

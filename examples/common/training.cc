@@ -34,7 +34,7 @@ TrainReport fit(const CommonOptions& opts, const std::vector<Parameter*>& params
   std::function<double(size_t)> step = hooks.step;
   int64_t update_every = hooks.update_every;
   if (hooks.loss) {
-    accumulate = std::make_unique<GradientAccumulator>(hooks.loss, opts.autobatch);
+    accumulate = std::make_unique<GradientAccumulator>(hooks.loss, opts.autobatch, opts.dev());
     step = [&](size_t i) { return accumulate->add(i); };
     update_every = opts.autobatch > 0 ? opts.autobatch : opts.update_every;
   }
