@@ -1,4 +1,5 @@
-// docs/guide.md quotes examples/guide/main.cc, which the build compiles: each block marked
+// docs/guide.md quotes examples/guide/main.cc (docs/autobatch.md quotes examples/autobatch/main.cc),
+// which the build compiles: each block marked
 // `<!-- snippet: NAME -->` must equal the region between `// [guide:NAME]` and `// [guide:end]`
 // (with the region's common indentation removed), and every region must be quoted.
 #include <gtest/gtest.h>
@@ -75,28 +76,37 @@ std::map<std::string, std::string> doc_snippets(const std::vector<std::string>& 
   return out;
 }
 
-TEST(Guide, QuotesTheCompiledExampleVerbatim) {
+// `doc` (under docs/) quotes `code` (under examples/): every snippet is a region, verbatim, and
+// every region is quoted.
+void check_quotes(const std::string& code_file, const std::string& doc_file, size_t min_regions) {
   const std::string root = FLARE_SOURCE_DIR;
-  const std::vector<std::string> code = read_lines(root + "/examples/guide/main.cc");
-  const std::vector<std::string> doc = read_lines(root + "/docs/guide.md");
-  ASSERT_FALSE(code.empty()) << "cannot read examples/guide/main.cc";
-  ASSERT_FALSE(doc.empty()) << "cannot read docs/guide.md";
+  const std::vector<std::string> code = read_lines(root + "/" + code_file);
+  const std::vector<std::string> doc = read_lines(root + "/" + doc_file);
+  ASSERT_FALSE(code.empty()) << "cannot read " << code_file;
+  ASSERT_FALSE(doc.empty()) << "cannot read " << doc_file;
   std::vector<std::string> errors;
   const auto regions = code_regions(code, errors);
   const auto snippets = doc_snippets(doc, errors);
   for (const std::string& e : errors) ADD_FAILURE() << e;
-  EXPECT_GE(regions.size(), 5u);
+  EXPECT_GE(regions.size(), min_regions);
   for (const auto& [name, text] : snippets) {
     auto it = regions.find(name);
     if (it == regions.end()) {
-      ADD_FAILURE() << "docs/guide.md quotes snippet '" << name << "', which main.cc does not mark";
+      ADD_FAILURE() << doc_file << " quotes snippet '" << name << "', which " << code_file << " does not mark";
       continue;
     }
-    EXPECT_EQ(text, it->second) << "docs/guide.md's snippet '" << name
-                                << "' differs from examples/guide/main.cc";
+    EXPECT_EQ(text, it->second) << doc_file << "'s snippet '" << name << "' differs from " << code_file;
   }
   for (const auto& [name, text] : regions)
-    EXPECT_TRUE(snippets.count(name)) << "region '" << name << "' of main.cc is not quoted in the guide";
+    EXPECT_TRUE(snippets.count(name)) << "region '" << name << "' of " << code_file << " is not quoted in "
+                                      << doc_file;
+}
+
+TEST(Guide, QuotesTheCompiledExampleVerbatim) { check_quotes("examples/guide/main.cc", "docs/guide.md", 5); }
+
+// docs/autobatch.md quotes examples/autobatch/main.cc the same way.
+TEST(Guide, AutobatchDocQuotesTheCompiledExampleVerbatim) {
+  check_quotes("examples/autobatch/main.cc", "docs/autobatch.md", 4);
 }
 
 }  // namespace
