@@ -104,6 +104,9 @@ std::vector<std::string> cycled(const std::vector<std::string>& base) {
 
 class BenchPrograms : public ::testing::Test {
  protected:
+  // GTEST_SKIP() here returns from require() only: each test follows it with
+  // `if (IsSkipped()) return;` (otherwise, with benchmarks not built, as in a sanitizer build,
+  // the test would go on and fail on the missing program).
   void require(const std::string& bin, const std::string& data_file) {
     if (!flare::io::find_data(data_file))
       GTEST_SKIP() << "data file " << data_file << " not found under " << flare::io::data_dir()
@@ -164,6 +167,7 @@ class BenchPrograms : public ::testing::Test {
 
 TEST_F(BenchPrograms, Treenn) {
   require("bench_treenn", "trees/train.txt");
+  if (IsSkipped()) return;
   check_real("bench_treenn", "treenn", "", 0, 0.0, 1.0);
   if (HasFailure()) return;
   // 20 trees, trained on and evaluated on; root labels are the first number of each line.
@@ -181,6 +185,7 @@ TEST_F(BenchPrograms, Treenn) {
 
 TEST_F(BenchPrograms, Sentiment) {
   require("bench_sentiment", "classes/train.txt");
+  if (IsSkipped()) return;
   check_real("bench_sentiment", "sentiment", "", 0, 0.0, 1.0);
   if (HasFailure()) return;
   const auto lines = head_lines(flare::io::data_dir() + "/classes/train.txt", 20);
@@ -197,6 +202,7 @@ TEST_F(BenchPrograms, Sentiment) {
 
 TEST_F(BenchPrograms, BilstmTagger) {
   require("bench_bilstm_tagger", "tags/dev.txt");
+  if (IsSkipped()) return;
   check_real("bench_bilstm_tagger", "bilstm-tagger", "--char 0", 0, 0.0, 1.0);
   if (HasFailure()) return;
   double base = 0;
@@ -207,6 +213,7 @@ TEST_F(BenchPrograms, BilstmTagger) {
 
 TEST_F(BenchPrograms, BilstmTaggerWithChar) {
   require("bench_bilstm_tagger", "tags/dev.txt");
+  if (IsSkipped()) return;
   check_real("bench_bilstm_tagger", "bilstm-tagger-withchar", "--char 1", 1, 0.0, 1.0);
   if (HasFailure()) return;
   // Every word of the tiny set is seen 9 times, so with --char 1 all of them are rare: only the
@@ -219,6 +226,7 @@ TEST_F(BenchPrograms, BilstmTaggerWithChar) {
 
 TEST_F(BenchPrograms, RnnlmBatch) {
   require("bench_rnnlm_batch", "text/dev.txt");
+  if (IsSkipped()) return;
   // Perplexity: above 1, and at most about the vocabulary size (~5,800 words) after a second.
   check_real("bench_rnnlm_batch", "rnnlm-batch", "--minibatch 16", 0, 1.0, 12000.0);
   if (HasFailure()) return;
@@ -246,6 +254,7 @@ TEST_F(BenchPrograms, RnnlmBatch) {
 // The GPU runs themselves are scripts/gpu-check's.
 TEST_F(BenchPrograms, DeviceFlagNamesAnUnusableDevice) {
   require("bench_treenn", "trees/train.txt");
+  if (IsSkipped()) return;
   if (flare::device_available(flare::Device::cuda(0)))
     GTEST_SKIP() << "a GPU is present: scripts/gpu-check runs the benchmarks on it";
   const std::string base = binary("bench_treenn") + " --data '" + flare::io::data_dir() + "' --seconds 1";
