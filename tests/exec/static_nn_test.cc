@@ -1,12 +1,14 @@
 // Static graphs built from flare::nn modules give bit-identical values, gradients and Adam
 // updates to the eager runs of the same modules: Linear, MLP with dropout, Embedding (sparse,
-// lazy Adam), LSTM and GRU cells over a fixed length, and a stacked bidirectional RNN.
+// lazy Adam), LSTM and GRU cells over a fixed length, a stacked bidirectional RNN, and a
+// Kim-style convolutional classifier (Conv1d, pooling over time, dropout).
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "flare/conv.h"
 #include "flare/flare.h"
 #include "flare/nn/nn.h"
 #include "flare/optim.h"
@@ -202,6 +204,27 @@ TEST(StaticNn, StackedBidirectionalRnnMatchesEager) {
   Task t;
   t.inputs.assign(5, Shape{5});
   expect_static_matches_eager<BiRnnNet>(t);
+}
+
+// Two convolution widths over an [8 channels, 12 steps] input, ReLU, max and 2-max pooling
+// over time, dropout, a linear layer: the CNN example's structure at a small size.
+struct CnnNet {
+  static inline const nn::Conv1dOptions kDefaults{};
+  nn::Model m;
+  nn::Conv1d c3{m, 8, 5, 3, kDefaults, "c3"};
+  nn::Conv1d c4{m, 8, 5, 4, kDefaults, "c4"};
+  nn::Linear out{m, 15, 3};
+  template <typename L, typename W>
+  Expr loss(Graph&, const std::vector<Expr>& x, const L& y, const W&, Expr* scores) {
+    Expr h3 = max_over_time(relu(c3(x[0])));
+    Expr h4 = reshape(kmax_pool(relu(c4(x[0])), 2), Shape{10});
+    *scores = out(dropout(concat({h3, h4}), 0.5));
+    return sum_batch(pick_neg_log_softmax(*scores, y));
+  }
+};
+
+TEST(StaticNn, ConvolutionalClassifierMatchesEager) {
+  expect_static_matches_eager<CnnNet>({{Shape({8, 12}, 2)}, 2, 3});
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #pragma once
 /// Everything in flare::nn: models, initialisers and modules.
+#include "flare/nn/conv1d.h"
 #include "flare/nn/dropout.h"
 #include "flare/nn/embedding.h"
 #include "flare/nn/init.h"
