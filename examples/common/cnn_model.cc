@@ -81,17 +81,8 @@ int32_t CnnClassifier::predict(Graph& g, const std::vector<int32_t>& ids) const 
 }
 
 double cnn_accuracy(const CnnClassifier& model, const std::vector<SentimentExample>& data) {
-  if (data.empty()) return 0.0;
-  Graph g;
-  int64_t right = 0;
-  for (const SentimentBatch& b : batch_by_length(data, 64, 0)) {
-    g.clear();
-    const std::vector<double> s = model.scores(g, b.ids).to_vector();
-    const size_t c = s.size() / b.size();
-    for (size_t k = 0; k < b.size(); ++k)
-      right += argmax(std::vector<double>(s.begin() + long(k * c), s.begin() + long((k + 1) * c))) == b.labels[k];
-  }
-  return double(right) / double(data.size());
+  return batched_accuracy(data, Device::cpu(),
+                          [&](Graph& g, const std::vector<std::vector<int32_t>>& ids) { return model.scores(g, ids); });
 }
 
 }  // namespace flare::examples

@@ -131,18 +131,25 @@ int32_t SentimentModel::predict(Graph& g, const std::vector<int32_t>& ids) const
   return argmax(scores(g, ids).to_vector());
 }
 
-double sentiment_accuracy(const SentimentModel& model, const std::vector<SentimentExample>& data) {
+double batched_accuracy(const std::vector<SentimentExample>& data, Device device,
+                        const std::function<Expr(Graph&, const std::vector<std::vector<int32_t>>&)>& scores) {
   if (data.empty()) return 0;
-  Graph g(model.model().device());  // where the model is (a GPU after Model::to)
+  Graph g(device);
   int64_t right = 0;
   for (const SentimentBatch& b : batch_by_length(data, 64, 0)) {
     g.clear();
-    const std::vector<double> s = model.scores(g, b.ids).to_vector();
+    const std::vector<double> s = scores(g, b.ids).to_vector();
     const size_t c = s.size() / b.size();
     for (size_t k = 0; k < b.size(); ++k)
       right += argmax(std::vector<double>(s.begin() + long(k * c), s.begin() + long((k + 1) * c))) == b.labels[k];
   }
   return double(right) / double(data.size());
+}
+
+double sentiment_accuracy(const SentimentModel& model, const std::vector<SentimentExample>& data) {
+  // Graphs where the model is (a GPU after Model::to).
+  return batched_accuracy(data, model.model().device(),
+                          [&](Graph& g, const std::vector<std::vector<int32_t>>& ids) { return model.scores(g, ids); });
 }
 
 }  // namespace flare::examples

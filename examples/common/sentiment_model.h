@@ -4,6 +4,7 @@
 // for each class. Loss: -log softmax(scores)[label] for one sentence (summed, never averaged).
 // Dropout (training mode only) on the word vectors and on the concatenated final states.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,11 @@ class SentimentModel : public nn::Module {
   nn::Dropout drop_;
   nn::Linear out_;
 };
+
+/// The share of examples whose highest score is their label, sentences of one length scored
+/// together in graphs on `device`: `scores(g, ids)` gives [classes]xB for a batch of B.
+double batched_accuracy(const std::vector<SentimentExample>& data, Device device,
+                        const std::function<Expr(Graph&, const std::vector<std::vector<int32_t>>&)>& scores);
 
 /// The share of examples predicted right (evaluation mode is the caller's business); sentences
 /// of one length are scored together.
