@@ -22,10 +22,7 @@ int main(int argc, char** argv) {
     const std::string train_path = fb::task_file(args, "classes/train.txt");
     const std::string dev_path = fb::task_file(args, "classes/dev.txt");
     const auto train_raw = fx::take(flare::io::read_labelled(train_path), args.limit);
-    std::vector<std::vector<std::string>> words;
-    words.reserve(train_raw.size());
-    for (const auto& s : train_raw) words.push_back(s.words);
-    const flare::io::Vocabulary vocab = fx::first_seen_vocab(words);
+    const flare::io::Vocabulary vocab = fx::first_seen_vocab(fx::sentence_words(train_raw));
     fx::CnnConfig cfg;  // embed 128, widths 3/4/5 x 100 maps, dropout 0.5, 5 classes
     cfg.sparse = args.sparse != 0;
     const auto train = fx::prepare_sentiment(train_raw, vocab, cfg.classes, train_path);

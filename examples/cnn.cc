@@ -60,9 +60,7 @@ int main(int argc, char** argv) {
     const std::string train_path = fx::data_file(opts.data, "classes/train.txt");
     const std::string dev_path = fx::data_file(opts.data, "classes/dev.txt");
     const auto train_raw = fx::take(flare::io::read_labelled(train_path), opts.limit);
-    std::vector<std::vector<std::string>> words;
-    for (const auto& s : train_raw) words.push_back(s.words);
-    const flare::io::Vocabulary vocab = fx::first_seen_vocab(words);
+    const flare::io::Vocabulary vocab = fx::first_seen_vocab(fx::sentence_words(train_raw));
     const auto train = fx::batch_by_length(fx::prepare_sentiment(train_raw, vocab, cfg.classes, train_path), batch,
                                            opts.seed);
     const auto dev = fx::prepare_sentiment(fx::take(flare::io::read_labelled(dev_path), opts.dev_limit), vocab,

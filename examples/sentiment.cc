@@ -67,9 +67,7 @@ int main(int argc, char** argv) {
       cfg = fx::SentimentConfig::from_json(info.config);
       vocab = info.vocab("words");
     } else {
-      std::vector<std::vector<std::string>> words;
-      for (const auto& s : train_raw) words.push_back(s.words);
-      vocab = fx::first_seen_vocab(words);
+      vocab = fx::first_seen_vocab(fx::sentence_words(train_raw));
     }
 
     flare::io::Embeddings pre;

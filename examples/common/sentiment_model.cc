@@ -131,6 +131,13 @@ int32_t SentimentModel::predict(Graph& g, const std::vector<int32_t>& ids) const
   return argmax(scores(g, ids).to_vector());
 }
 
+std::vector<std::vector<std::string>> sentence_words(const std::vector<io::LabelledSentence>& data) {
+  std::vector<std::vector<std::string>> words;
+  words.reserve(data.size());
+  for (const io::LabelledSentence& s : data) words.push_back(s.words);
+  return words;
+}
+
 double batched_accuracy(const std::vector<SentimentExample>& data, Device device,
                         const std::function<Expr(Graph&, const std::vector<std::vector<int32_t>>&)>& scores) {
   if (data.empty()) return 0;

@@ -56,6 +56,9 @@ struct SentimentBatch {
 std::vector<SentimentBatch> batch_by_length(const std::vector<SentimentExample>& data, int64_t batch_size,
                                             uint64_t seed);
 
+/// The words of each sentence, in order: what the vocabulary is built from.
+std::vector<std::vector<std::string>> sentence_words(const std::vector<io::LabelledSentence>& data);
+
 /// Word ids (unknown words -> the vocabulary's unknown id) and labels. Throws IoError
 /// `path:LINE: label L is outside 0..classes-1` for a label out of range.
 std::vector<SentimentExample> prepare_sentiment(const std::vector<io::LabelledSentence>& data,
