@@ -34,9 +34,13 @@ void Adam::update(Parameter& p, std::vector<Tensor>& state, UpdateRange r) {
   s.beta2 = options_.beta2();
   s.eps = options_.eps();
   s.weight_decay = options_.weight_decay();
-  const double t = double(step_count());
-  s.bias1 = 1 - std::pow(s.beta1, t);
-  s.bias2 = 1 - std::pow(s.beta2, t);
+  if (bias_step_ != step_count()) {
+    bias_step_ = step_count();
+    bias1_ = 1 - std::pow(s.beta1, double(bias_step_));
+    bias2_ = 1 - std::pow(s.beta2, double(bias_step_));
+  }
+  s.bias1 = bias1_;
+  s.bias2 = bias2_;
   s.decoupled = decoupled_;
   backend(p.device()).adam_update(p.dtype(), p.value().data(), p.grad().data(), state[0].data(),
                                   state[1].data(), r, s);

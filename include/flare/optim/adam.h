@@ -65,6 +65,10 @@ class Adam : public Optimizer {
  private:
   AdamOptions options_;
   bool decoupled_;
+  // The bias corrections 1 - beta^t, computed once per step rather than once per parameter
+  // (two pow calls each: a measurable share of a step for small models).
+  int64_t bias_step_ = -1;
+  double bias1_ = 0, bias2_ = 0;
 };
 
 class AdamW : public Adam {
