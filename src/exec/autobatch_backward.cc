@@ -268,13 +268,15 @@ void Autobatch::Impl::backward_group(Graph& g, uint32_t gi, uint32_t root, const
     const uint32_t* aid = &st.margs[ar.ids];
     stats.operand_elements += uint64_t(A.shape.total());
     // One slice when the values were one slice and every group they lie in mirrors its values
-    // with the same delta (every member here reached); else checked node by node.
+    // with the same delta (every member here reached); else checked node by node. Arguments
+    // outside every group (leaves: inputs, parameters) have no delta: their gradients live apart
+    // from their values however those lie, so the first member is always checked.
     bool contiguous = nr == k;
     bool by_delta = contiguous && st.relaid && ar.contiguous;
     std::ptrdiff_t delta = 0;
     for (uint32_t j = 0, prev = kNone; j < k && by_delta; ++j) {
       const uint32_t P = aid[j] < st.group_of.size() ? st.group_of[aid[j]] : kNone;
-      if (P == prev) continue;
+      if (j > 0 && P == prev) continue;
       by_delta = P != kNone && st.groups[P].delta_ok && (prev == kNone || st.groups[P].delta == delta);
       delta = by_delta ? st.groups[P].delta : 0;
       prev = P;

@@ -156,6 +156,31 @@ TEST(AutobatchSweep, EveryStrategyAndOption) {
 
 // ---- Lazy-mode semantics ----
 
+// Leaf arguments (inputs with requires_grad) stacked by a batched group, whose values happen to
+// lie one after another (64 bytes each, created in a row): their gradients go to their own
+// slots, and their values stay as they were. (The executor once took such a run of values for
+// a group's mirrored gradient and accumulated the gradients into the values themselves.)
+TEST(AutobatchLazy, ContiguousLeafArgumentsGetTheirOwnGradients) {
+  auto run = [](bool lazy) {
+    Graph g;
+    Autobatch ab;
+    if (lazy) g.set_executor(&ab);
+    Expr W = g.input(Tensor::from(Shape{3, 8}, random_values({Shape{3, 8}, -1, 1}, 7), DType::f64));
+    std::vector<Expr> xs;
+    for (int e = 0; e < 4; ++e)
+      xs.push_back(g.input(Tensor::from(Shape{8}, random_values({Shape{8}, -1, 1}, 10 + uint64_t(e)), DType::f64), true));
+    std::vector<Expr> terms;
+    for (int e = 0; e < 4; ++e) terms.push_back(sum(tanh(matmul(W, xs[size_t(e)])) * double(e + 1)) + sum(xs[size_t(e)] * xs[size_t(e)]));
+    sum(terms).backward();
+    std::vector<std::vector<double>> out;
+    for (const Expr& x : xs) out.push_back(x.grad().to_vector());
+    for (const Expr& x : xs) out.push_back(x.to_vector());  // values, after backward
+    return out;
+  };
+  const auto eager = run(false), lazy = run(true);
+  expect_close(lazy, eager, "input gradients, then input values");
+}
+
 TEST(AutobatchLazy, NodesAreComputedOnDemand) {
   Graph g;
   Autobatch ab;
