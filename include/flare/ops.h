@@ -71,6 +71,11 @@ Expr concat(std::initializer_list<Expr> xs, int dim = 0);
 /// batches B_i -> that shape with batch sum(B_i), operand after operand. Turns per-step
 /// states into one batch, so a layer applied to every step runs as one matrix product.
 Expr concat_batch(const std::vector<Expr>& xs);
+/// Batch items [begin, end) of x (the inverse of concat_batch): a layer applied to a whole
+/// sequence at once as one batch, then read back step by step. The whole batch is x itself.
+Expr slice_batch(const Expr& x, int64_t begin, int64_t end);
+/// Batch item `item` of x, as a batch of 1 (DyNet's pick_batch_elem).
+Expr pick_batch(const Expr& x, int64_t item);
 /// Elements [begin, end) along dim.
 Expr slice(const Expr& x, int dim, int64_t begin, int64_t end);
 /// Consecutive slices of the given sizes along dim (they must add up to the dim).

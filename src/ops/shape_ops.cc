@@ -163,6 +163,23 @@ void concat_batch_bwd(const Ctx& c) {
   }
 }
 
+// ---- slice_batch: attrs.i = {begin, end} over the batch ----
+Shape slice_batch_shape(const ShapeArgs& sa) {
+  const Shape& x = sa.s(0);
+  const int64_t b = sa.attrs.i[0], e = sa.attrs.i[1];
+  if (b < 0 || e > x.batch() || b >= e)
+    throw IndexError("slice_batch: batch range [" + std::to_string(b) + ", " + std::to_string(e) +
+                     ") is empty or out of bounds for " + x.str() + " (batch " + std::to_string(x.batch()) + ")");
+  return x.with_batch(e - b);
+}
+// The items are one contiguous run of x: a copy forward, an accumulation into that run backward.
+void slice_batch_fwd(const Ctx& c) {
+  c.be.copy(c.t(), c.out(), offset(c.x(0), c.y.attrs.i[0] * c.y.shape.size(), c.t()), c.n());
+}
+void slice_batch_bwd(const Ctx& c) {
+  if (void* d = c.dx(0)) c.be.axpy(c.t(), offset(d, c.y.attrs.i[0] * c.y.shape.size(), c.t()), c.dy(), c.n(), 1.0);
+}
+
 // ---- lookup: rows of a [V, ...] table, idx = ids (one per example) ----
 Shape lookup_shape(const ShapeArgs& sa) {
   const Shape& t = sa.s(0);
@@ -215,6 +232,11 @@ void register_shape_ops(OpDef* t) {
   // y = [x0's batch items; x1's; ...];  dx_i += its block of dy
   t[int(OpId::ConcatBatch)] = {"concat_batch", "x*", 1, -1, concat_batch_shape, concat_batch_fwd, concat_batch_bwd,
                                BatchKind::None};
+  // y = x's batch items [begin, end);  dx's items [begin, end) += dy
+  // (None: items of different sources are not one run, so each node runs alone; models
+  // choose the per-step form when an executor batches across examples, see nn::run.)
+  t[int(OpId::SliceBatch)] = {"slice_batch", "x", 1, 1, slice_batch_shape, slice_batch_fwd, slice_batch_bwd,
+                              BatchKind::None};
   t[int(OpId::Lookup)] = {"lookup", "table", 1, 1, lookup_shape, lookup_fwd, lookup_bwd, BatchKind::Lookup};
 }
 
@@ -248,6 +270,15 @@ Expr concat_batch(const std::vector<Expr>& xs) {
   if (xs.size() == 1) return xs[0];
   return xs[0].graph().add(OpId::ConcatBatch, xs.data(), uint32_t(xs.size()));
 }
+
+Expr slice_batch(const Expr& x, int64_t begin, int64_t end) {
+  if (begin == 0 && end == x.shape().batch()) return x;
+  Attrs a;
+  a.i[0] = begin, a.i[1] = end;
+  return x.graph().add(OpId::SliceBatch, {x}, a);
+}
+
+Expr pick_batch(const Expr& x, int64_t item) { return slice_batch(x, item, item + 1); }
 
 Expr concat(std::initializer_list<Expr> xs, int dim) {
   if (xs.size() == 0) throw ShapeError("concat: needs at least one argument; got none");

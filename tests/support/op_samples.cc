@@ -76,6 +76,8 @@ std::vector<OpSample> make_samples() {
         [](const E& x) { return concat_batch({x[0], x[1], x[2]}); }));
   add(S("concat_batch matrices", OpId::ConcatBatch, {A({2, 2}), A({2, 2}, 2)},
         [](const E& x) { return concat_batch({x[0], x[1]}); }));
+  add(S("slice_batch", OpId::SliceBatch, {A({3}, 4)}, [](const E& x) { return slice_batch(x[0], 1, 3); }));
+  add(S("pick_batch matrices", OpId::SliceBatch, {A({2, 3}, 3)}, [](const E& x) { return pick_batch(x[0], 2) * pick_batch(x[0], 0); }));
   add(S("concat batch-broadcast", OpId::Concat, {A({2}, 3), A({2}), A({1}, 3)}, [](const E& x) { return concat({x[0], x[1], x[2]}); }));
   add(S("slice dim 0", OpId::Slice, {A({4, 3})}, [](const E& x) { return slice(x[0], 0, 1, 3); }));
   add(S("slice dim 1 batched", OpId::Slice, {A({4, 3}, 2)}, [](const E& x) { return slice(x[0], -1, 0, 2); }));
@@ -177,6 +179,10 @@ std::vector<BadSample> make_bad() {
   v.push_back(B("concat_batch shapes", OpId::ConcatBatch, {Shape({2}, 2), Shape({3}, 2)},
                 [](const E& x) { return concat_batch({x[0], x[1]}); },
                 "concat_batch: operands must have the same shape (batches may differ); got x0=[2]x2 x1=[3]x2"));
+  v.push_back(B("slice_batch bounds", OpId::SliceBatch, {Shape({2}, 3)}, [](const E& x) { return slice_batch(x[0], 2, 4); },
+                "slice_batch: batch range [2, 4) is empty or out of bounds for [2]x3 (batch 3)"));
+  v.push_back(B("pick_batch item", OpId::SliceBatch, {Shape({2}, 3)}, [](const E& x) { return pick_batch(x[0], -1); },
+                "slice_batch: batch range [-1, 0) is empty or out of bounds for [2]x3 (batch 3)"));
   v.push_back(B("concat batches", OpId::Concat, {Shape({2}, 2), Shape({2}, 3)}, [](const E& x) { return concat({x[0], x[1]}); },
                 "concat: batch sizes differ (2 vs 3)"));
   v.push_back(B("slice bounds", OpId::Slice, {Shape{4}}, [](const E& x) { return slice(x[0], 0, 2, 7); },
