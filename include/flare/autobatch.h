@@ -98,6 +98,7 @@ class Autobatch : public Executor {
 
   void forward(Graph& g, uint32_t begin, uint32_t end) override;
   void backward(Graph& g, uint32_t root, const std::vector<uint8_t>& reach) override;
+  bool batches_examples() const override { return true; }
 
   const AutobatchOptions& options() const;
   const AutobatchStats& stats() const;

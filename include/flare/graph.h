@@ -76,6 +76,10 @@ class Executor {
   /// Propagates gradients from `root`. On entry every node with reach[i] set has zeroed gradient
   /// memory (parameters: their own), the root's gradient is 1, and values are computed.
   virtual void backward(Graph& g, uint32_t root, const std::vector<uint8_t>& reach) = 0;
+  /// True when the executor merges the nodes of many examples into batched kernels. Models
+  /// then prefer one node per example and step (which it batches across examples) over their
+  /// eager shortcuts that batch within one example (nn::run's whole-sequence input projection).
+  virtual bool batches_examples() const { return false; }
 };
 
 /// A cheap handle to a node of a graph (a pointer and an index); copy it freely. It stays valid

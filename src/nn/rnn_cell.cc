@@ -34,6 +34,12 @@ void RecurrentCell::check_input(const Expr& x) const {
                      "]xB; got " + s.str());
 }
 
+Expr RecurrentCell::project(const CellParams&, const Expr&) const { return Expr(); }
+
+RNNState RecurrentCell::step_projected(const CellParams&, const Expr&, const RNNState&) const {
+  throw Error("recurrent cell " + path() + ": has no projected step (project() returned nothing)");
+}
+
 RNNState RecurrentCell::zero_state(Graph& g, int64_t batch) const {
   const DType t = model().dtype();
   RNNState s;
@@ -60,8 +66,21 @@ CellParams LSTMCell::bind(Graph& g) const {
 
 RNNState LSTMCell::step(const CellParams& p, const Expr& x, const RNNState& s) const {
   check_input(x);
+  return gates_to_state(s.h.valid() ? affine({p.e[2], p.e[0], x, p.e[1], s.h}) : affine({p.e[2], p.e[0], x}), s);
+}
+
+Expr LSTMCell::project(const CellParams& p, const Expr& x) const {
+  check_input(x);
+  return affine({p.e[2], p.e[0], x});
+}
+
+RNNState LSTMCell::step_projected(const CellParams& p, const Expr& px, const RNNState& s) const {
+  return gates_to_state(s.h.valid() ? affine({px, p.e[1], s.h}) : px, s);
+}
+
+// a = W x + U h + b, the four gate blocks' pre-activations -> the next state.
+RNNState LSTMCell::gates_to_state(const Expr& a, const RNNState& s) const {
   const int64_t h = hidden_dim();
-  Expr a = s.h.valid() ? affine({p.e[2], p.e[0], x, p.e[1], s.h}) : affine({p.e[2], p.e[0], x});
   // One sigmoid over all four blocks is cheaper in nodes than three; g's block goes unused.
   Expr sg = sigmoid(a);
   Expr i = slice(sg, 0, 0, h), f = slice(sg, 0, h, 2 * h), o = slice(sg, 0, 3 * h, 4 * h);
@@ -88,9 +107,16 @@ CellParams GRUCell::bind(Graph& g) const {
 }
 
 RNNState GRUCell::step(const CellParams& p, const Expr& x, const RNNState& s) const {
+  return step_projected(p, project(p, x), s);
+}
+
+Expr GRUCell::project(const CellParams& p, const Expr& x) const {
   check_input(x);
+  return affine({p.e[2], p.e[0], x});
+}
+
+RNNState GRUCell::step_projected(const CellParams& p, const Expr& gx, const RNNState& s) const {
   const int64_t h = hidden_dim();
-  Expr gx = affine({p.e[2], p.e[0], x});
   // With a zero state U h vanishes and only the hidden bias remains.
   Expr gh = s.h.valid() ? affine({p.e[3], p.e[1], s.h}) : p.e[3];
   Expr rz = sigmoid(gx + gh);  // n's block goes unused: one node instead of three

@@ -18,6 +18,12 @@ namespace flare::nn::testing {
 // Must match value() in tests/nn/golden/make_golden.py.
 inline double formula(int t, int64_t k) { return 0.5 * std::sin(0.37 * double(k) + 1.3 * t + 0.2); }
 
+// Element by element |a - b| <= tol, naming the first elements that differ.
+inline void expect_near(const std::vector<double>& a, const std::vector<double>& b, double tol) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], tol) << i;
+}
+
 inline Tensor formula_tensor(int t, const Shape& s, DType dt = DType::f64) {
   std::vector<double> v(static_cast<size_t>(s.total()));
   for (size_t k = 0; k < v.size(); ++k) v[k] = formula(t, int64_t(k));

@@ -34,6 +34,12 @@ class RecurrentCell : public Module {
   virtual CellParams bind(Graph& g) const = 0;
   /// One step: x [in]xB and state [hidden]xB (or zeros) -> the next state.
   virtual RNNState step(const CellParams& p, const Expr& x, const RNNState& s) const = 0;
+  /// The part of a step that reads only the input, for many inputs at once: x [in]xN ->
+  /// [gates]xN (one matrix product for N inputs). Cells without one return an invalid Expr.
+  virtual Expr project(const CellParams& p, const Expr& x) const;
+  /// One step from a projected input px = project(p, x) for this step's x [in]xB. The same
+  /// function as step(p, x, s), which is step_projected(p, project(p, x), s) up to rounding.
+  virtual RNNState step_projected(const CellParams& p, const Expr& px, const RNNState& s) const;
   /// One step, binding the parameters (convenient for single steps).
   RNNState forward(const Expr& x, const RNNState& s = {}) const { return step(bind(x.graph()), x, s); }
   RNNState operator()(const Expr& x, const RNNState& s = {}) const { return forward(x, s); }
@@ -67,12 +73,15 @@ class LSTMCell : public RecurrentCell {
   bool has_cell_state() const override { return true; }
   CellParams bind(Graph& g) const override;
   RNNState step(const CellParams& p, const Expr& x, const RNNState& s) const override;
+  Expr project(const CellParams& p, const Expr& x) const override;  // W x + b
+  RNNState step_projected(const CellParams& p, const Expr& px, const RNNState& s) const override;
 
   Parameter& W() const { return *W_; }
   Parameter& U() const { return *U_; }
   Parameter& b() const { return *b_; }
 
  private:
+  RNNState gates_to_state(const Expr& a, const RNNState& s) const;
   Parameter *W_, *U_, *b_;
 };
 
@@ -93,6 +102,8 @@ class GRUCell : public RecurrentCell {
   bool has_cell_state() const override { return false; }
   CellParams bind(Graph& g) const override;
   RNNState step(const CellParams& p, const Expr& x, const RNNState& s) const override;
+  Expr project(const CellParams& p, const Expr& x) const override;  // W x + b_input
+  RNNState step_projected(const CellParams& p, const Expr& px, const RNNState& s) const override;
 
   Parameter& W() const { return *W_; }
   Parameter& U() const { return *U_; }
