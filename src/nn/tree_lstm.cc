@@ -40,6 +40,16 @@ RNNState TreeLSTM::leaf(const Params& p, const Expr& x) const {
   return {o * tanh(c), c};
 }
 
+std::vector<RNNState> TreeLSTM::leaves(const Params& p, const Expr& xs) const {
+  const RNNState all = leaf(p, xs);
+  const int64_t n = xs.shape().batch();
+  if (n == 1) return {all};
+  std::vector<RNNState> out;
+  out.reserve(size_t(n));
+  for (int64_t k = 0; k < n; ++k) out.push_back({pick_batch(all.h, k), pick_batch(all.c, k)});
+  return out;
+}
+
 RNNState TreeLSTM::node(const Params& p, const RNNState& left, const RNNState& right) const {
   if (!left.h.valid() && !right.h.valid())
     throw Error("TreeLSTM " + path() + ": node() needs at least one child state");
@@ -70,9 +80,18 @@ std::vector<RNNState> TreeLSTM::encode(Graph& g, const io::Tree& tree,
   at.reserve(order.size());
   std::vector<RNNState> states;
   states.reserve(order.size());
+  // Eagerly, the leaves first, as one batch (see leaves()).
+  std::vector<RNNState> batched;
+  if (batch_leaves(g)) {
+    std::vector<Expr> xs;
+    for (const io::Tree* t : order)
+      if (t->is_leaf()) xs.push_back(embed(*t));
+    batched = leaves(p, concat_batch(xs));
+  }
+  size_t next_leaf = 0;
   for (const io::Tree* t : order) {
     if (t->is_leaf()) {
-      states.push_back(leaf(p, embed(*t)));
+      states.push_back(batched.empty() ? leaf(p, embed(*t)) : batched[next_leaf++]);
     } else {
       const RNNState& l = states[at.at(&t->children[0])];
       RNNState r = t->children.size() > 1 ? states[at.at(&t->children[1])] : RNNState{};

@@ -144,5 +144,23 @@ TEST(NNGradcheck, TreeLSTM) {
   EXPECT_GRADS_OK(r);
 }
 
+// The leaves of a tree as one batch (what encode() does eagerly), read back with pick_batch.
+TEST(NNGradcheck, TreeLSTMLeavesAsOneBatch) {
+  Model m(DType::f64);
+  Inputs in;
+  TreeLSTM tree(m, 3, 2);
+  Parameter& x0 = in.add("x0", 20, Shape{3});
+  Parameter& x1 = in.add("x1", 21, Shape{3});
+  Parameter& x2 = in.add("x2", 22, Shape{3});
+  auto r = check_gradients(m, [&](Graph& g) {
+    TreeLSTM::Params p = tree.bind(g);
+    std::vector<RNNState> l = tree.leaves(p, concat_batch({g.param(x0), g.param(x1), g.param(x2)}));
+    RNNState a = tree.node(p, l[0], l[1]);
+    RNNState root = tree.node(p, a, tree.node(p, l[2], {}));
+    return std::vector<Expr>{root.h, root.c, l[1].c};
+  }, in.all);
+  EXPECT_GRADS_OK(r);
+}
+
 }  // namespace
 }  // namespace flare::nn

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 
+#include "flare/autobatch.h"
 #include "flare/io/tree.h"
 #include "io/io_test_util.h"
 #include "nn/nn_test_util.h"
@@ -258,6 +259,24 @@ TEST(Modules, TreeLSTMEncodesTreesBottomUp) {
   expect_near(states[3].h.to_vector(), unary.h.to_vector(), 1e-14);
   EXPECT_THROW(tree.node(RNNState{}, RNNState{}), Error);
   EXPECT_THROW(tree.leaf(g.input(Tensor::zeros(Shape{2}, DType::f64))), ShapeError);
+
+  // Eagerly the three leaves ran as one batch, read back per leaf; under the auto-batcher each
+  // leaf is its own node (merged across trees), with the same states.
+  auto count = [](const Graph& gr, OpId op) {
+    int n = 0;
+    for (uint32_t i = 0; i < gr.size(); ++i) n += gr.node(i).op == op;
+    return n;
+  };
+  Graph eager;
+  tree.encode(eager, t, [&](const io::Tree& leaf) { return embed.forward(eager, ids.at(leaf.word)); });
+  EXPECT_EQ(count(eager, OpId::SliceBatch), 2 * 3);
+  Autobatch ab;
+  Graph lazy;
+  lazy.set_executor(&ab);
+  std::vector<RNNState> lazy_states =
+      tree.encode(lazy, t, [&](const io::Tree& leaf) { return embed.forward(lazy, ids.at(leaf.word)); });
+  EXPECT_EQ(count(lazy, OpId::SliceBatch), 0);
+  expect_near(lazy_states.back().h.to_vector(), root.h.to_vector(), 1e-14);
 }
 
 TEST(Modules, ShapeErrorsNameTheModule) {

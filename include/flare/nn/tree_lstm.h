@@ -38,6 +38,13 @@ class TreeLSTM : public Module {
 
   /// A leaf from its input x [in]xB.
   RNNState leaf(const Params& p, const Expr& x) const;
+  /// Many leaves as one batch: xs [in]xL -> the L leaves' states, each read back from the batch
+  /// with pick_batch (one matrix product and one of each gate op for all of them).
+  std::vector<RNNState> leaves(const Params& p, const Expr& xs) const;
+  /// True when leaves of one tree should run as one batch (leaves()) in graph g: when it runs
+  /// eagerly or is recorded for a static plan. An executor that batches across examples merges
+  /// single leaves of many trees instead.
+  static bool batch_leaves(const Graph& g) { return !(g.executor() && g.executor()->batches_examples()); }
   /// An inner node from its children's states [hidden]xB. An invalid child state counts as
   /// zeros (a unary node passes its child as `left` and {} as `right`); not both.
   RNNState node(const Params& p, const RNNState& left, const RNNState& right) const;
