@@ -163,6 +163,8 @@ class Graph {
   /// at value(), item() or backward(). nullptr returns to eager mode. The graph does not own it.
   void set_executor(Executor* ex);
   Executor* executor() const { return executor_; }
+  /// True when the executor merges nodes across examples (Executor::batches_examples()).
+  bool batches_examples() const { return executor_ && executor_->batches_examples(); }
   /// Computes every recorded node that has no value yet.
   void compute();
   /// Runs one node's forward / backward as the eager engine would (executors use these for

@@ -44,7 +44,7 @@ class TreeLSTM : public Module {
   /// True when leaves of one tree should run as one batch (leaves()) in graph g: when it runs
   /// eagerly or is recorded for a static plan. An executor that batches across examples merges
   /// single leaves of many trees instead.
-  static bool batch_leaves(const Graph& g) { return !(g.executor() && g.executor()->batches_examples()); }
+  static bool batch_leaves(const Graph& g) { return !g.batches_examples(); }
   /// An inner node from its children's states [hidden]xB. An invalid child state counts as
   /// zeros (a unary node passes its child as `left` and {} as `right`); not both.
   RNNState node(const Params& p, const RNNState& left, const RNNState& right) const;
