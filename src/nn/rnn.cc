@@ -22,7 +22,7 @@ SequenceResult run(const RecurrentCell& cell, const std::vector<Expr>& xs, const
   // than it saves (the tagger's char LSTMs, input 20: 5% more instructions per update).
   constexpr int64_t kMinProjectedInput = 64;
   const Shape& x0 = xs[0].shape();
-  bool whole = n > 1 && x0.size() >= kMinProjectedInput && !g.batches_examples();
+  bool whole = n > 1 && cell.has_projection() && x0.size() >= kMinProjectedInput && !g.batches_examples();
   for (size_t t = 1; whole && t < n; ++t) whole = xs[t].shape() == x0;
   const Expr projected = whole ? cell.project(p, concat_batch(xs)) : Expr();
   const int64_t B = x0.batch();

@@ -34,10 +34,12 @@ void RecurrentCell::check_input(const Expr& x) const {
                      "]xB; got " + s.str());
 }
 
-Expr RecurrentCell::project(const CellParams&, const Expr&) const { return Expr(); }
+Expr RecurrentCell::project(const CellParams&, const Expr&) const {
+  throw Error("recurrent cell " + path() + ": has no input projection (has_projection() is false)");
+}
 
 RNNState RecurrentCell::step_projected(const CellParams&, const Expr&, const RNNState&) const {
-  throw Error("recurrent cell " + path() + ": has no projected step (project() returned nothing)");
+  throw Error("recurrent cell " + path() + ": has no projected step (has_projection() is false)");
 }
 
 RNNState RecurrentCell::zero_state(Graph& g, int64_t batch) const {

@@ -44,7 +44,10 @@ Outcome run_cell(Model& m, const RecurrentCell& cell, bool projected, bool rever
   for (int t = 0; t < T; ++t) xs.push_back(g.input(formula_tensor(10 + t, Shape({kIn}, B)), true));
   std::vector<Expr> hs(T);
   if (projected) {
+    const uint32_t start = g.size();
     hs = run(cell, xs, {}, reverse).outputs;
+    // Eagerly, run() took the projected path being compared (one read-back per step).
+    if (!ex) EXPECT_EQ(count_op(g, start, OpId::SliceBatch), T);
   } else {
     CellParams p = cell.bind(g);
     RNNState s;

@@ -34,8 +34,10 @@ class RecurrentCell : public Module {
   virtual CellParams bind(Graph& g) const = 0;
   /// One step: x [in]xB and state [hidden]xB (or zeros) -> the next state.
   virtual RNNState step(const CellParams& p, const Expr& x, const RNNState& s) const = 0;
+  /// True for cells that split a step into project() and step_projected() (LSTM, GRU).
+  virtual bool has_projection() const { return false; }
   /// The part of a step that reads only the input, for many inputs at once: x [in]xN ->
-  /// [gates]xN (one matrix product for N inputs). Cells without one return an invalid Expr.
+  /// [gates]xN (one matrix product for N inputs). Throws for cells without a projection.
   virtual Expr project(const CellParams& p, const Expr& x) const;
   /// One step from a projected input px = project(p, x) for this step's x [in]xB. The same
   /// function as step(p, x, s), which is step_projected(p, project(p, x), s) up to rounding.
@@ -73,6 +75,7 @@ class LSTMCell : public RecurrentCell {
   bool has_cell_state() const override { return true; }
   CellParams bind(Graph& g) const override;
   RNNState step(const CellParams& p, const Expr& x, const RNNState& s) const override;
+  bool has_projection() const override { return true; }
   Expr project(const CellParams& p, const Expr& x) const override;  // W x + b
   RNNState step_projected(const CellParams& p, const Expr& px, const RNNState& s) const override;
 
@@ -102,6 +105,7 @@ class GRUCell : public RecurrentCell {
   bool has_cell_state() const override { return false; }
   CellParams bind(Graph& g) const override;
   RNNState step(const CellParams& p, const Expr& x, const RNNState& s) const override;
+  bool has_projection() const override { return true; }
   Expr project(const CellParams& p, const Expr& x) const override;  // W x + b_input
   RNNState step_projected(const CellParams& p, const Expr& px, const RNNState& s) const override;
 
