@@ -81,7 +81,7 @@ int32_t CnnClassifier::predict(Graph& g, const std::vector<int32_t>& ids) const 
 }
 
 double cnn_accuracy(const CnnClassifier& model, const std::vector<SentimentExample>& data) {
-  return batched_accuracy(data, Device::cpu(),
+  return batched_accuracy(data, model.model().device(),
                           [&](Graph& g, const std::vector<std::vector<int32_t>>& ids) { return model.scores(g, ids); });
 }
 
