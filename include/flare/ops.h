@@ -120,6 +120,17 @@ Expr binary_log_loss(const Expr& p, const Expr& target);
 /// -sum(q * log_softmax(x)) over the last dim: scores x against a target distribution q.
 Expr cross_entropy(const Expr& x, const Expr& q);
 
+// ---- Recurrent cells ----
+/// The LSTM cell's element-wise step, fused (DyNet's vanilla_lstm_c / vanilla_lstm_h). `gates`
+/// is [4h] per example, the pre-activations W x + U h + b in blocks [i f g o]; states are [h].
+/// lstm_state: the next cell state c' = sigmoid(f) * c + sigmoid(i) * tanh(g) (without c: a
+/// zero previous state). lstm_output: the hidden output h = sigmoid(o) * tanh(c'). The batch
+/// of c must be that of gates. Same values and gradients as the composed element-wise form,
+/// in one kernel each way instead of twelve.
+Expr lstm_state(const Expr& gates, const Expr& c);
+Expr lstm_state(const Expr& gates);
+Expr lstm_output(const Expr& gates, const Expr& c);
+
 // ---- Randomness ----
 /// Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p).
 /// With training == false (or p == 0) it returns x itself.

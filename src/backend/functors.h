@@ -92,6 +92,39 @@ FLARE_HD T binary_grad(T a, T b, T y, T dy) {
   else return (Arg == 0) == (a <= b) ? dy : T(0);
 }
 
+// The LSTM cell's element-wise step (Backend::lstm), per element, from the activated gates
+// si = sigmoid(i), sf = sigmoid(f), tg = tanh(g), so = sigmoid(o) (each backend computes those
+// with its own fast unary path) and the cell state c. Gradients are with respect to the
+// pre-activations; backends recompute the activations rather than store them.
+
+/// The next cell state sf c + si tg (c = 0 for a zero state).
+template <typename T>
+FLARE_HD T lstm_state(T si, T sf, T tg, T c) {
+  return sf * c + si * tg;
+}
+
+/// dy times the derivatives of lstm_state with respect to i, f, g and c.
+template <typename T>
+FLARE_HD void lstm_state_grad(T si, T sf, T tg, T c, T dy, T& di, T& df, T& dg, T& dc) {
+  di = dy * tg * si * (T(1) - si);
+  df = dy * c * sf * (T(1) - sf);
+  dg = dy * si * (T(1) - tg * tg);
+  dc = dy * sf;
+}
+
+/// The hidden output so tc, with tc = tanh(c).
+template <typename T>
+FLARE_HD T lstm_output(T so, T tc) {
+  return so * tc;
+}
+
+/// dy times the derivatives of lstm_output with respect to o and c.
+template <typename T>
+FLARE_HD void lstm_output_grad(T so, T tc, T dy, T& d_o, T& dc) {
+  d_o = dy * tc * so * (T(1) - so);
+  dc = dy * so * (T(1) - tc * tc);
+}
+
 }  // namespace flare::fn
 
 // The lists below let each backend instantiate one kernel per function with a switch.

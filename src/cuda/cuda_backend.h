@@ -85,6 +85,12 @@ class CudaBackend final : public Backend {
   void softmax_grad(DType t, void* dx, const void* y, const void* dy, int64_t outer, int64_t mid,
                     int64_t inner, bool log) override;
 
+  // The LSTM cell's element-wise step (lstm.cu).
+  void lstm(LstmPart part, DType t, void* y, const void* a, const void* c, int64_t batch,
+            int64_t h) override;
+  void lstm_grad(LstmPart part, DType t, void* da, void* dc, const void* a, const void* c,
+                 const void* dy, int64_t batch, int64_t h) override;
+
   void copy_2d(DType t, void* y, int64_t ldy, const void* x, int64_t ldx, int64_t rows,
                int64_t cols, bool accumulate) override;
   void gather_rows(DType t, void* y, const void* table, const int32_t* idx, int64_t n,

@@ -80,14 +80,23 @@ RNNState LSTMCell::step_projected(const CellParams& p, const Expr& px, const RNN
   return gates_to_state(s.h.valid() ? affine({px, p.e[1], s.h}) : px, s);
 }
 
-// a = W x + U h + b, the four gate blocks' pre-activations -> the next state.
+// a = W x + U h + b, the four gate blocks' pre-activations -> the next state: the fused
+// lstm_state / lstm_output ops, two nodes per step.
 RNNState LSTMCell::gates_to_state(const Expr& a, const RNNState& s) const {
+  if (!s.c.valid()) {
+    Expr c = lstm_state(a);
+    return {lstm_output(a, c), c};
+  }
+  if (s.c.shape().batch() == a.shape().batch()) {
+    Expr c = lstm_state(a, s.c);
+    return {lstm_output(a, c), c};
+  }
+  // A state shared by a batch (batch 1 against B) broadcasts, which the fused op does not:
+  // the same step composed of element-wise ops.
   const int64_t h = hidden_dim();
-  // One sigmoid over all four blocks is cheaper in nodes than three; g's block goes unused.
   Expr sg = sigmoid(a);
   Expr i = slice(sg, 0, 0, h), f = slice(sg, 0, h, 2 * h), o = slice(sg, 0, 3 * h, 4 * h);
-  Expr g = tanh(slice(a, 0, 2 * h, 3 * h));
-  Expr c = s.c.valid() ? f * s.c + i * g : i * g;
+  Expr c = f * s.c + i * tanh(slice(a, 0, 2 * h, 3 * h));
   return {o * tanh(c), c};
 }
 

@@ -17,6 +17,7 @@ struct Table {
     register_softmax_loss(defs);
     register_random(defs);
     register_conv(defs);
+    register_recurrent(defs);
   }
 };
 

@@ -76,6 +76,7 @@ void register_reduce(OpDef* table);
 void register_softmax_loss(OpDef* table);
 void register_random(OpDef* table);
 void register_conv(OpDef* table);
+void register_recurrent(OpDef* table);
 
 /// Element-wise broadcasting plan for a binary op over shapes a and b (same shape, batch 1
 /// against batch B, or one-element against anything). Fails through `sa` otherwise.

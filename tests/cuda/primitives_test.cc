@@ -73,6 +73,27 @@ TEST_P(CudaPrimitives, FillCopyAxpy) {
   EXPECT_TRUE(close(x.dev(), x.cpu(), 0));
 }
 
+TEST_P(CudaPrimitives, LstmStepAndGradients) {
+  // Hidden 300 (past the CPU kernel's chunk) over 67 examples: more elements than one block.
+  const int64_t h = 300, batch = 67;
+  Pair a = make(t(), rnd(4 * h * batch, 31, -4, 4)), c = make(t(), rnd(h * batch, 32, -2, 2));
+  Pair dy = make(t(), rnd(h * batch, 33));
+  for (LstmPart part : {LstmPart::State, LstmPart::Output}) {
+    for (bool with_c : {true, false}) {
+      if (part == LstmPart::Output && !with_c) continue;  // the output always reads its state
+      Pair y = make(t(), rnd(h * batch, 34)), da = make(t(), rnd(4 * h * batch, 35)), dc = make(t(), rnd(h * batch, 36));
+      both([&](Backend& be, auto P) {
+        const void* cp = with_c ? P(c) : nullptr;
+        be.lstm(part, t(), P(y), P(a), cp, batch, h);
+        be.lstm_grad(part, t(), P(da), with_c ? P(dc) : nullptr, P(a), cp, P(dy), batch, h);
+      });
+      EXPECT_TRUE(close(y.dev(), y.cpu(), ew_tol(t())));
+      EXPECT_TRUE(close(da.dev(), da.cpu(), ew_tol(t())));
+      EXPECT_TRUE(close(dc.dev(), dc.cpu(), ew_tol(t())));
+    }
+  }
+}
+
 TEST_P(CudaPrimitives, UnaryAndGradients) {
   const int64_t n = 100003;
   for (int fi = 0; fi < int(Unary::Count); ++fi) {

@@ -105,6 +105,16 @@ std::vector<OpSample> make_samples() {
   add(S("pick_neg_log_softmax", OpId::PickNegLogSoftmax, {A({5})}, [](const E& x) { return pick_neg_log_softmax(x[0], 2); }));
   add(S("pick_neg_log_softmax batched", OpId::PickNegLogSoftmax, {A({5}, 3)},
         [](const E& x) { return pick_neg_log_softmax(x[0], {0, 4, 2}); }));
+  // Recurrent cells. Gates in [-2, 2] keep every sigmoid and tanh off its flat tails.
+  add(S("lstm_state", OpId::LstmState, {{Shape({8}, 3), -2, 2}, A({2}, 3)}, [](const E& x) { return lstm_state(x[0], x[1]); }));
+  add(S("lstm_state zero state", OpId::LstmState, {{Shape({12}, 2), -2, 2}}, [](const E& x) { return lstm_state(x[0]); }));
+  add(S("lstm_state long (vector path)", OpId::LstmState, {{Shape{76}, -2, 2}, A({19})},
+        [](const E& x) { return lstm_state(x[0], x[1]); }));
+  add(S("lstm_output", OpId::LstmOutput, {{Shape({8}, 2), -2, 2}, A({2}, 2)}, [](const E& x) { return lstm_output(x[0], x[1]); }));
+  add(S("lstm step", OpId::LstmOutput, {{Shape({76}, 2), -2, 2}, A({19}, 2)}, [](const E& x) {
+        Expr c = lstm_state(x[0], x[1]);
+        return lstm_output(x[0], c) * c;
+      }));
   // Randomness: the graph is reseeded on every rebuild, so the mask and noise repeat.
   add(S("dropout", OpId::Dropout, {A({10})}, [](const E& x) { return dropout(x[0], 0.3); }));
   add(S("gaussian_noise", OpId::GaussianNoise, {A({6})}, [](const E& x) { return gaussian_noise(x[0], 0.5); }));
@@ -179,6 +189,13 @@ std::vector<BadSample> make_bad() {
   v.push_back(B("concat_batch shapes", OpId::ConcatBatch, {Shape({2}, 2), Shape({3}, 2)},
                 [](const E& x) { return concat_batch({x[0], x[1]}); },
                 "concat_batch: operands must have the same shape (batches may differ); got x0=[2]x2 x1=[3]x2"));
+  v.push_back(B("lstm_state gates", OpId::LstmState, {Shape{6}}, [](const E& x) { return lstm_state(x[0]); },
+                "lstm_state: gates must be a vector of 4 x hidden pre-activations [i f g o]; got gates=[6]"));
+  v.push_back(B("lstm_state state size", OpId::LstmState, {Shape{8}, Shape{3}}, [](const E& x) { return lstm_state(x[0], x[1]); },
+                "lstm_state: the cell state must be a vector of hidden size 2 (gates / 4); got gates=[8] c=[3]"));
+  v.push_back(B("lstm_output batches", OpId::LstmOutput, {Shape({8}, 2), Shape({2}, 3)},
+                [](const E& x) { return lstm_output(x[0], x[1]); },
+                "lstm_output: the cell state's batch must be the gates' batch; got gates=[8]x2 c=[2]x3"));
   v.push_back(B("slice_batch bounds", OpId::SliceBatch, {Shape({2}, 3)}, [](const E& x) { return slice_batch(x[0], 2, 4); },
                 "slice_batch: batch range [2, 4) is empty or out of bounds for [2]x3 (batch 3)"));
   v.push_back(B("pick_batch item", OpId::SliceBatch, {Shape({2}, 3)}, [](const E& x) { return pick_batch(x[0], -1); },
