@@ -26,8 +26,9 @@ MM mm_of(const Shape& a, const Shape& b, const Shape& y) {
 void mm_forward(Backend& be, DType t, const MM& p, const void* a, const void* b, void* y, double beta) {
   if (p.by == 1) {
     be.gemm(t, false, false, p.m, p.n, p.k, 1.0, a, p.k, b, p.n, beta, y, p.n);
-  } else if (p.ba == 1 && p.n == 1) {
-    // Shared matrix, batch of vectors: Y^T [B,m] = X^T [B,k] * A^T, one gemm.
+  } else if (p.ba == 1 && p.n == 1 && p.bb == p.by) {
+    // Shared matrix, batch of vectors: Y^T [B,m] = X^T [B,k] * A^T, one gemm. (A vector shared
+    // too, in an affine whose other products are batched, takes the general form below.)
     be.gemm(t, false, true, p.by, p.m, p.k, 1.0, b, p.k, a, p.k, beta, y, p.m);
   } else {
     be.gemm_batched(t, false, false, p.m, p.n, p.k, 1.0, a, p.k, p.ba == 1 ? 0 : p.m * p.k, b, p.n,

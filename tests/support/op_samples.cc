@@ -60,6 +60,8 @@ std::vector<OpSample> make_samples() {
   add(S("affine", OpId::Affine, {A({3}), A({3, 4}), A({4})}, [](const E& x) { return affine({x[0], x[1], x[2]}); }));
   add(S("affine two pairs batched", OpId::Affine, {A({3}), A({3, 4}), A({4}, 2), A({3, 2}), A({2}, 2)},
         [](const E& x) { return affine({x[0], x[1], x[2], x[3], x[4]}); }));
+  add(S("affine one pair shared, one batched", OpId::Affine, {A({3}), A({3, 4}), A({4}, 2), A({3, 2}), A({2})},
+        [](const E& x) { return affine({x[0], x[1], x[2], x[3], x[4]}); }));
   add(S("affine matrix", OpId::Affine, {A({3, 2}), A({3, 4}), A({4, 2})}, [](const E& x) { return affine({x[0], x[1], x[2]}); }));
   add(S("transpose", OpId::Transpose, {A({3, 4})}, [](const E& x) { return transpose(x[0]); }));
   add(S("transpose vector batched", OpId::Transpose, {A({3}, 2)}, [](const E& x) { return transpose(x[0]); }));
