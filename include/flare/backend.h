@@ -168,6 +168,13 @@ class Backend {
   /// y[r*ldy + c] (+)= x[r*ldx + c] for r < rows, c < cols (concat, slice, broadcast copies).
   virtual void copy_2d(DType t, void* y, int64_t ldy, const void* x, int64_t ldx, int64_t rows,
                        int64_t cols, bool accumulate) = 0;
+  /// Several copies in one call: y = dst[i], x = src[i], y[0..n[i]) = x[0..n[i]) for i < count,
+  /// or y += x when `accumulate` (additions into one element happen in the order of i). dst,
+  /// src and n are host arrays (of device pointers and sizes). The auto-batcher's gathers and
+  /// scatters of group operands: on a GPU one launch instead of one per run of members. The
+  /// default makes `count` calls of copy or axpy.
+  virtual void copy_segments(DType t, void* const* dst, const void* const* src, const int64_t* n,
+                             int64_t count, bool accumulate);
   /// y[i, :] = table[idx[i], :], rows of `row` elements; idx is a host array of n ids.
   virtual void gather_rows(DType t, void* y, const void* table, const int32_t* idx, int64_t n,
                            int64_t row) = 0;

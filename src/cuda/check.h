@@ -4,6 +4,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "flare/error.h"
@@ -29,10 +31,16 @@ namespace flare::cuda {
       ::flare::cuda::throw_cublas(flare_s_, #expr, __FILE__, __LINE__);                 \
   } while (0)
 
+namespace flare::cuda::counters {
+// What the backend has queued and waited for, over every device (queue_stats() reads them).
+inline std::atomic<uint64_t> kernels{0}, copies{0}, blas{0}, waits{0};
+}  // namespace flare::cuda::counters
+
 /// After a kernel launch: bad launch configurations surface here; faults inside a kernel
 /// surface at the next synchronisation (to_host, all_finite, synchronize).
 #define FLARE_CUDA_LAUNCHED(kernel)                                                     \
   do {                                                                                  \
+    ::flare::cuda::counters::kernels.fetch_add(1, std::memory_order_relaxed);           \
     cudaError_t flare_e_ = cudaGetLastError();                                          \
     if (flare_e_ != cudaSuccess)                                                        \
       ::flare::cuda::throw_cuda(flare_e_, "launch of " #kernel, __FILE__, __LINE__);    \

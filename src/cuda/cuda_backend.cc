@@ -41,7 +41,10 @@ void PinnedStaging::upload(void* dst, const void* src, size_t bytes, cudaStream_
   if (!s.done) FLARE_CUDA_CHECK(cudaEventCreateWithFlags(&s.done, cudaEventDisableTiming));
   // The copy that last read this buffer must have run before it is overwritten; with
   // kSlots buffers in rotation it nearly always has.
-  if (s.pending) FLARE_CUDA_CHECK(cudaEventSynchronize(s.done));
+  if (s.pending && cudaEventQuery(s.done) != cudaSuccess) {
+    counters::waits.fetch_add(1, std::memory_order_relaxed);
+    FLARE_CUDA_CHECK(cudaEventSynchronize(s.done));
+  }
   s.pending = false;
   if (s.capacity < bytes) {
     if (s.host) FLARE_CUDA_CHECK(cudaFreeHost(s.host));
@@ -53,6 +56,7 @@ void PinnedStaging::upload(void* dst, const void* src, size_t bytes, cudaStream_
   }
   std::memcpy(s.host, src, bytes);
   FLARE_CUDA_CHECK(cudaMemcpyAsync(dst, s.host, bytes, cudaMemcpyHostToDevice, stream));
+  counters::copies.fetch_add(1, std::memory_order_relaxed);
   FLARE_CUDA_CHECK(cudaEventRecord(s.done, stream));
   s.pending = true;
 }
@@ -103,6 +107,7 @@ void CudaBackend::activate() const {
 void CudaBackend::synchronize() {
   activate();
   FLARE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  counters::waits.fetch_add(1, std::memory_order_relaxed);
 }
 
 // ---- Memory ----
@@ -119,6 +124,7 @@ void CudaBackend::to_host(void* host_dst, const void* src, size_t bytes) {
   activate();
   FLARE_CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_));
   FLARE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  counters::waits.fetch_add(1, std::memory_order_relaxed);
 }
 
 void CudaBackend::from_host(void* dst, const void* host_src, size_t bytes) {
@@ -132,6 +138,7 @@ void CudaBackend::from_host(void* dst, const void* host_src, size_t bytes) {
   // free its memory on return whatever kind of memory it is.
   FLARE_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_));
   FLARE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  counters::waits.fetch_add(1, std::memory_order_relaxed);
 }
 
 void CudaBackend::copy(DType t, void* y, const void* x, int64_t n) {
@@ -149,6 +156,7 @@ void CudaBackend::copy(DType t, void* y, const void* x, int64_t n) {
     return;
   }
   FLARE_CUDA_CHECK(cudaMemcpyAsync(y, x, bytes, cudaMemcpyDeviceToDevice, stream_));
+  counters::copies.fetch_add(1, std::memory_order_relaxed);
 }
 
 const void* CudaBackend::upload(const void* host, size_t bytes) {
@@ -175,6 +183,15 @@ void link_backend() { (void)registered; }
 
 MemoryStats memory_stats(int index) {
   return static_cast<CudaBackend&>(backend(Device::cuda(index))).allocator().stats();
+}
+
+QueueStats queue_stats() {
+  QueueStats s;
+  s.kernels = counters::kernels.load(std::memory_order_relaxed);
+  s.copies = counters::copies.load(std::memory_order_relaxed);
+  s.blas = counters::blas.load(std::memory_order_relaxed);
+  s.waits = counters::waits.load(std::memory_order_relaxed);
+  return s;
 }
 
 void empty_cache(int index) {

@@ -93,6 +93,8 @@ class CudaBackend final : public Backend {
 
   void copy_2d(DType t, void* y, int64_t ldy, const void* x, int64_t ldx, int64_t rows,
                int64_t cols, bool accumulate) override;
+  void copy_segments(DType t, void* const* dst, const void* const* src, const int64_t* n,
+                     int64_t count, bool accumulate) override;
   void gather_rows(DType t, void* y, const void* table, const int32_t* idx, int64_t n,
                    int64_t row) override;
   void scatter_add_rows(DType t, void* table, const void* x, const int32_t* idx, int64_t n,
@@ -138,9 +140,10 @@ class CudaBackend final : public Backend {
   void* idx_dev_ = nullptr;
   size_t idx_capacity_ = 0;
   // Host scratch of the uploads, kept between calls (under idx_mu_): ger_batched's pointer
-  // lists, scatter_add_rows's grouping of ids.
+  // lists, scatter_add_rows's grouping of ids, copy_segments's lists.
   std::vector<const void*> ptr_scratch_;
   std::vector<int32_t> scatter_order_, scatter_pack_;
+  std::vector<uint64_t> segment_pack_;  // copy_segments: destinations, sources, offsets
   // Small results read back by the host (all_finite's flag, sum_squares's total): a device
   // word and its pinned host copy, one user at a time.
   std::mutex result_mu_;

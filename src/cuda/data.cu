@@ -64,6 +64,21 @@ __global__ void copy_2d_kernel(T* y, int64_t ldy, const T* x, int64_t ldx, int64
   }
 }
 
+// One block per segment (grid-stride over segments), its threads over the segment's elements.
+template <typename T>
+__global__ void copy_segments_kernel(T* const* dst, const T* const* src, const int64_t* off, int64_t count,
+                                     bool accumulate) {
+  for (int64_t s = blockIdx.x; s < count; s += gridDim.x) {
+    T* y = dst[s];
+    const T* x = src[s];
+    const int64_t n = off[s + 1] - off[s];
+    if (accumulate)
+      for (int64_t i = threadIdx.x; i < n; i += blockDim.x) y[i] += x[i];
+    else
+      for (int64_t i = threadIdx.x; i < n; i += blockDim.x) y[i] = x[i];
+  }
+}
+
 template <typename T>
 __global__ void gather_kernel(T* y, const T* table, const int32_t* idx, int64_t n, int64_t row) {
   FLARE_GRID_LOOP(k, n * row) {
@@ -144,11 +159,13 @@ void CudaBackend::copy_2d(DType t, void* y, int64_t ldy, const void* x, int64_t 
   if (!accumulate && (rows == 1 || (ldy == cols && ldx == cols))) {
     FLARE_CUDA_CHECK(cudaMemcpyAsync(y, x, size_t(rows * cols) * es, cudaMemcpyDeviceToDevice,
                                      stream_));
+    counters::copies.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   if (!accumulate && ldy >= cols && ldx >= cols) {
     FLARE_CUDA_CHECK(cudaMemcpy2DAsync(y, size_t(ldy) * es, x, size_t(ldx) * es, size_t(cols) * es,
                                        size_t(rows), cudaMemcpyDeviceToDevice, stream_));
+    counters::copies.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   dispatch_dtype(t, [&](auto z) {
@@ -205,6 +222,48 @@ void CudaBackend::scatter_add_rows(DType t, void* table, const void* x, const in
     scatter_groups_kernel<T><<<blocks_for(groups * row), kThreads, 0, stream_>>>(
         static_cast<T*>(table), static_cast<const T*>(x), d_rows, d_offsets, d_pos, groups, row);
     FLARE_CUDA_LAUNCHED(scatter_groups_kernel);
+  });
+}
+
+void CudaBackend::copy_segments(DType t, void* const* dst, const void* const* src, const int64_t* n,
+                                int64_t count, bool accumulate) {
+  if (count <= 0) return;
+  const size_t es = dtype_size(t);
+  // Segments run in parallel, so they must not overlap; where they do (an argument stacked
+  // twice into one group), the calls one after another keep the order of additions.
+  std::vector<std::pair<uintptr_t, uintptr_t>> spans;
+  spans.reserve(size_t(count));
+  for (int64_t i = 0; i < count; ++i)
+    if (n[i] > 0) spans.emplace_back(uintptr_t(dst[i]), uintptr_t(dst[i]) + size_t(n[i]) * es);
+  std::sort(spans.begin(), spans.end());
+  bool overlap = false;
+  for (size_t i = 1; i < spans.size() && !overlap; ++i) overlap = spans[i].first < spans[i - 1].second;
+  if (count == 1 || overlap) {
+    Backend::copy_segments(t, dst, src, n, count, accumulate);
+    return;
+  }
+  activate();
+  std::lock_guard<std::mutex> lock(idx_mu_);
+  // [dst: count][src: count][offsets: count + 1] in one upload.
+  std::vector<uint64_t>& pack = segment_pack_;
+  pack.resize(size_t(3 * count + 1));
+  uint64_t off = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    pack[size_t(i)] = uint64_t(uintptr_t(dst[i]));
+    pack[size_t(count + i)] = uint64_t(uintptr_t(src[i]));
+    pack[size_t(2 * count + i)] = off;
+    off += uint64_t(n[i] > 0 ? n[i] : 0);
+  }
+  pack[size_t(3 * count)] = off;
+  const uint64_t* d = static_cast<const uint64_t*>(upload(pack.data(), pack.size() * sizeof(uint64_t)));
+  const int blocks = int(std::min<int64_t>(count, 65535));
+  dispatch_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    copy_segments_kernel<T><<<blocks, 128, 0, stream_>>>(reinterpret_cast<T* const*>(d),
+                                                        reinterpret_cast<const T* const*>(d + count),
+                                                        reinterpret_cast<const int64_t*>(d + 2 * count), count,
+                                                        accumulate);
+    FLARE_CUDA_LAUNCHED(copy_segments_kernel);
   });
 }
 

@@ -57,6 +57,7 @@ void CudaBackend::fill(DType t, void* y, int64_t n, double value) {
   activate();
   if (value == 0.0) {
     FLARE_CUDA_CHECK(cudaMemsetAsync(y, 0, size_t(n) * dtype_size(t), stream_));
+    counters::copies.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   dispatch_dtype(t, [&](auto z) {
@@ -147,6 +148,7 @@ bool CudaBackend::all_finite(DType t, const void* x, int64_t n) {
   FLARE_CUDA_CHECK(cudaMemcpyAsync(result_host_, flag, sizeof(int), cudaMemcpyDeviceToHost,
                                    stream_));
   FLARE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  counters::waits.fetch_add(1, std::memory_order_relaxed);
   return *static_cast<int*>(result_host_) == 0;
 }
 

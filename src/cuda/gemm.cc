@@ -53,6 +53,7 @@ void CudaBackend::gemm(DType t, bool ta, bool tb, int64_t m, int64_t n, int64_t 
     return;
   }
   const Dims d = check_dims(ta, tb, m, n, k, lda, ldb, ldc);
+  counters::blas.fetch_add(1, std::memory_order_relaxed);
   if (t == DType::f32) {
     const float al = float(alpha), be = float(beta);
     FLARE_CUBLAS_CHECK(cublasSgemm(blas_, op(tb), op(ta), d.n, d.m, d.k, &al,
@@ -89,6 +90,7 @@ void CudaBackend::gemm_batched(DType t, bool ta, bool tb, int64_t m, int64_t n, 
     return;
   }
   const Dims d = check_dims(ta, tb, m, n, k, lda, ldb, ldc);
+  counters::blas.fetch_add(1, std::memory_order_relaxed);
   const int cnt = to_int(count, "count");
   if (t == DType::f32) {
     const float al = float(alpha), be = float(beta);

@@ -1,5 +1,6 @@
 #pragma once
-// What the CUDA backend's caching allocator reports, for tests and diagnostics. This header
+// What the CUDA backend reports (its caching allocator, the work it queued), for tests,
+// benchmarks and diagnostics. This header
 // needs no CUDA headers; the functions exist only in builds with FLARE_WITH_CUDA.
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +17,17 @@ struct MemoryStats {
   uint64_t device_frees = 0;    // cudaFree calls
   uint64_t oom_retries = 0;     // cudaMalloc failures retried after releasing the cache
 };
+
+/// Work the CUDA backend has queued, and the times the host waited for a device, since the
+/// process started, over every device: a model's cost in launches (each costs microseconds of
+/// host time whatever its size). Benchmarks report these per update.
+struct QueueStats {
+  uint64_t kernels = 0;  // kernel launches
+  uint64_t copies = 0;   // cudaMemcpy*Async and cudaMemsetAsync calls
+  uint64_t blas = 0;     // cuBLAS calls
+  uint64_t waits = 0;    // stream or event synchronisations the host blocked in
+};
+QueueStats queue_stats();
 
 /// Statistics of device `index`'s allocator; throws flare::Error when that device is unavailable.
 MemoryStats memory_stats(int index);

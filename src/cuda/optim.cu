@@ -203,6 +203,7 @@ double CudaBackend::sum_squares(DType t, const void* x, UpdateRange r) {
   FLARE_CUDA_CHECK(cudaMemcpyAsync(result_host_, out, sizeof(double), cudaMemcpyDeviceToHost,
                                    stream_));
   FLARE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  counters::waits.fetch_add(1, std::memory_order_relaxed);
   return *static_cast<double*>(result_host_);
 }
 

@@ -239,11 +239,12 @@ void Autobatch::Impl::backward_group(Graph& g, uint32_t gi, uint32_t root, const
     int64_t off = 0;
     for (uint32_t j = 0; j < k; ++j) {
       if (reached(mem[j])) {
-        be.copy(t, tmp + size_t(off) * es, g.node(mem[j]).grad, melem[j]);
+        segs.add(tmp + size_t(off) * es, g.node(mem[j]).grad, melem[j]);
         stats.copied_elements += uint64_t(melem[j]);
       }
       off += melem[j];
     }
+    segs.run(be, t, false);
     y.grad = tmp;
     stats.copy_seconds += autobatch::seconds_since(t0);
   }
@@ -315,7 +316,7 @@ void Autobatch::Impl::backward_group(Graph& g, uint32_t gi, uint32_t root, const
       int64_t off = 0, run_off = 0, run_n = 0;
       char* run_dst = nullptr;
       auto flush = [&] {
-        if (run_n) be.axpy(t, run_dst, src + size_t(run_off) * es, run_n, 1.0);
+        if (run_n) segs.add(run_dst, src + size_t(run_off) * es, run_n);
         stats.copied_elements += uint64_t(run_n);
         run_n = 0;
       };
@@ -335,6 +336,7 @@ void Autobatch::Impl::backward_group(Graph& g, uint32_t gi, uint32_t root, const
         off += n;
       }
       flush();
+      segs.run(be, t, true);
     }
     stats.copy_seconds += autobatch::seconds_since(t0);
   }

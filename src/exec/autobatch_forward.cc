@@ -201,10 +201,11 @@ void* Autobatch::Impl::gather(Graph& g, const Node& A, const uint32_t* mem, uint
       if (v != src + len * es) break;
       len += size_t(m);
     }
-    be.copy(A.dtype, buf + at * es, src, int64_t(len));
+    segs.add(buf + at * es, src, int64_t(len));
     at += len;
     j = e;
   }
+  segs.run(be, A.dtype, false);
   stats.copied_elements += uint64_t(A.shape.total());
   stats.copy_seconds += autobatch::seconds_since(t0);
   return buf;

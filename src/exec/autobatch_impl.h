@@ -200,6 +200,18 @@ struct Autobatch::Impl {
   std::vector<uint8_t> chain_mirror_;
   std::vector<int64_t> poff_;      // per node: element offset of its gradient in its group's slot
   std::vector<uint32_t> ids;       // scratch node ids
+  // The copies of one gather or scatter, made as one Backend::copy_segments call.
+  struct Segments {
+    std::vector<void*> dst;
+    std::vector<const void*> src;
+    std::vector<int64_t> n;
+    void clear() { dst.clear(), src.clear(), n.clear(); }
+    void add(void* d, const void* s, int64_t len) { dst.push_back(d), src.push_back(s), n.push_back(len); }
+    void run(Backend& be, DType t, bool accumulate) {
+      if (!n.empty()) be.copy_segments(t, dst.data(), src.data(), n.data(), int64_t(n.size()), accumulate);
+      clear();
+    }
+  } segs;
 
   // Scheduling (autobatch_schedule.cc): fills plan.order / gsize / gsig for [begin, end).
   void sign_nodes(Graph& g, uint32_t begin, uint32_t end);

@@ -73,6 +73,40 @@ TEST_P(CudaPrimitives, FillCopyAxpy) {
   EXPECT_TRUE(close(x.dev(), x.cpu(), 0));
 }
 
+TEST_P(CudaPrimitives, CopySegments) {
+  // 700 segments of 0-60 elements at disjoint destinations, sources anywhere (read more than
+  // once), copied and accumulated; then destinations that overlap, which must add in order.
+  const int64_t n = 50000;
+  const size_t es = dtype_size(t());
+  Pair x = make(t(), rnd(n, 40)), y = make(t(), rnd(n, 41));
+  std::mt19937_64 gen(42);
+  std::vector<int64_t> len, src_at, dst_at;
+  for (int64_t at = 0; len.size() < 700; ) {
+    len.push_back(int64_t(gen() % 61));
+    src_at.push_back(int64_t(gen() % uint64_t(n - 60)));
+    dst_at.push_back(at);
+    at += len.back() + int64_t(gen() % 5);
+  }
+  for (bool accumulate : {false, true}) {
+    for (bool overlapping : {false, true}) {
+      std::vector<int64_t> d = dst_at;
+      if (overlapping) d[5] = d[3], d[9] = d[3] + 1;
+      both([&](Backend& be, auto P) {
+        char* yb = static_cast<char*>(P(y));
+        const char* xb = static_cast<const char*>(P(x));
+        std::vector<void*> dst;
+        std::vector<const void*> src;
+        for (size_t i = 0; i < len.size(); ++i) {
+          dst.push_back(yb + size_t(d[i]) * es);
+          src.push_back(xb + size_t(src_at[i]) * es);
+        }
+        be.copy_segments(t(), dst.data(), src.data(), len.data(), int64_t(len.size()), accumulate);
+      });
+      EXPECT_TRUE(close(y.dev(), y.cpu(), accumulate ? ew_tol(t()) : 0)) << accumulate << overlapping;
+    }
+  }
+}
+
 TEST_P(CudaPrimitives, LstmStepAndGradients) {
   // Hidden 300 (past the CPU kernel's chunk) over 67 examples: more elements than one block.
   const int64_t h = 300, batch = 67;
