@@ -155,8 +155,8 @@ class Backend {
   ///   State:  y = sigmoid(a_f) * c + sigmoid(a_i) * tanh(a_g)  (c: the previous cell state, or
   ///           null for a zero state)
   ///   Output: y = sigmoid(a_o) * tanh(c)  (c: the new cell state)
-  /// One pass instead of the nine element-wise nodes and three slice copies of the composed
-  /// form: the step of every LSTM in flare, and on a GPU one launch instead of twelve.
+  /// One pass instead of the seven element-wise nodes and four slice copies of the composed
+  /// form: the step of every LSTM in flare, and on a GPU one launch instead of eleven.
   virtual void lstm(LstmPart part, DType t, void* y, const void* a, const void* c, int64_t batch,
                     int64_t h) = 0;
   /// Gradients of `lstm` given dy: da += dy * dy/da over the blocks the part reads, and

@@ -126,7 +126,7 @@ Expr cross_entropy(const Expr& x, const Expr& q);
 /// lstm_state: the next cell state c' = sigmoid(f) * c + sigmoid(i) * tanh(g) (without c: a
 /// zero previous state). lstm_output: the hidden output h = sigmoid(o) * tanh(c'). The batch
 /// of c must be that of gates. Same values and gradients as the composed element-wise form,
-/// in one kernel each way instead of twelve.
+/// in one kernel each way instead of eleven nodes.
 Expr lstm_state(const Expr& gates, const Expr& c);
 Expr lstm_state(const Expr& gates);
 Expr lstm_output(const Expr& gates, const Expr& c);

@@ -1,6 +1,6 @@
 // Recurrent cells' fused element-wise steps: the LSTM cell state and output
 // (Backend::lstm). Each is one kernel forward and one backward where the composed form
-// (sigmoid, tanh, three slices, products, a sum) is twelve nodes: on a GPU twelve launches,
+// (sigmoid, tanh, four slices, products, a sum) is eleven nodes: on a GPU eleven launches,
 // which bound a recurrent model's speed. (On the CPU the two forms cost the same instructions.)
 #include "ops/registry.h"
 #include "flare/ops.h"
