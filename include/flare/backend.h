@@ -29,6 +29,13 @@ enum class Reduce : uint8_t { Sum, Max, Min, LogSumExp, Count };
 enum class Dist : uint8_t { Uniform, Normal, Bernoulli };
 /// The two halves of an LSTM cell's element-wise step (see Backend::lstm).
 enum class LstmPart : uint8_t { State, Output };
+/// Where an LSTM-like cell's gate blocks lie in each example's pre-activations (block indices,
+/// blocks of the hidden size), and the forget gate of each previous state (-1: none). The
+/// default is the LSTM's [i f g o]; a binary Tree-LSTM has five blocks, a forget gate per child.
+struct LstmGates {
+  int32_t blocks = 4, i = 0, g = 2, o = 3;
+  int32_t f[2] = {1, -1};
+};
 
 /// Element-wise broadcasting for binary kernels: for example i < batch and element j < n,
 /// a's element is a[i*a_bs + j*a_es] (a stride of 0 broadcasts), likewise b; y is dense.
@@ -149,20 +156,22 @@ class Backend {
                             int64_t mid, int64_t inner, bool log) = 0;
 
   // Recurrent cells.
-  /// The element-wise part of an LSTM step for `batch` examples of hidden size h. `a` holds each
-  /// example's 4h gate pre-activations in blocks [i f g o] (example b's gate k, element j at
-  /// a[(4b + k) h + j]); `c` and y hold h elements per example.
-  ///   State:  y = sigmoid(a_f) * c + sigmoid(a_i) * tanh(a_g)  (c: the previous cell state, or
-  ///           null for a zero state)
-  ///   Output: y = sigmoid(a_o) * tanh(c)  (c: the new cell state)
+  /// The element-wise part of an LSTM-like step for `batch` examples of hidden size h. `a` holds
+  /// each example's gate pre-activations, L.blocks blocks of h (example b's block k, element j
+  /// at a[(L.blocks b + k) h + j]); c0, c1 and y hold h elements per example.
+  ///   State:  y = sigmoid(a_i) * tanh(a_g) + sigmoid(a_f0) * c0 + sigmoid(a_f1) * c1, the next
+  ///           cell state from up to two previous ones (a null c drops its term)
+  ///   Output: y = sigmoid(a_o) * tanh(c0)  (c0: the new cell state)
   /// One pass instead of the seven element-wise nodes and four slice copies of the composed
-  /// form: the step of every LSTM in flare, and on a GPU one launch instead of eleven.
-  virtual void lstm(LstmPart part, DType t, void* y, const void* a, const void* c, int64_t batch,
-                    int64_t h) = 0;
-  /// Gradients of `lstm` given dy: da += dy * dy/da over the blocks the part reads, and
-  /// dc += dy * dy/dc. Either of da and dc may be null (not needed); so may c for State.
-  virtual void lstm_grad(LstmPart part, DType t, void* da, void* dc, const void* a, const void* c,
-                         const void* dy, int64_t batch, int64_t h) = 0;
+  /// form: the step of every LSTM and Tree-LSTM in flare, and on a GPU one launch instead of
+  /// eleven.
+  virtual void lstm(LstmPart part, DType t, void* y, const void* a, const void* c0, const void* c1,
+                    LstmGates L, int64_t batch, int64_t h) = 0;
+  /// Gradients of `lstm` given dy: da += dy * dy/da over the blocks the part reads, dc0 and dc1
+  /// += dy * dy/dc. Any of da, dc0, dc1 may be null (not needed).
+  virtual void lstm_grad(LstmPart part, DType t, void* da, void* dc0, void* dc1, const void* a,
+                         const void* c0, const void* c1, const void* dy, LstmGates L,
+                         int64_t batch, int64_t h) = 0;
 
   // Data movement.
   /// y[r*ldy + c] (+)= x[r*ldx + c] for r < rows, c < cols (concat, slice, broadcast copies).

@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <vector>
 
+#include "flare/backend.h"
 #include "flare/graph.h"
 
 namespace flare {
@@ -130,6 +131,12 @@ Expr cross_entropy(const Expr& x, const Expr& q);
 Expr lstm_state(const Expr& gates, const Expr& c);
 Expr lstm_state(const Expr& gates);
 Expr lstm_output(const Expr& gates, const Expr& c);
+/// The same for another gate layout (flare/backend.h's LstmGates: the blocks per example and
+/// where i, g, o and each state's forget gate lie) and up to two previous states, state k
+/// with forget gate layout.f[k]: c' = sigmoid(i) tanh(g) + sum_k sigmoid(f_k) c_k. A binary
+/// Tree-LSTM node is {5 blocks [i f_left f_right o u]: i 0, g 4, o 3, f {1, 2}}.
+Expr lstm_state(const Expr& gates, const std::vector<Expr>& states, const LstmGates& layout);
+Expr lstm_output(const Expr& gates, const Expr& c, const LstmGates& layout);
 
 // ---- Randomness ----
 /// Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p).

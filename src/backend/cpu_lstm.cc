@@ -15,67 +15,85 @@ template <typename T>
 struct LstmKernels {
   CpuBackend& be;
   DType t;
+  LstmGates L;
+  int64_t h;
 
-  // s0, s1, s2 = the activations the part reads, for elements [j0, j0 + m) of one example.
-  void activate(LstmPart part, const T* a, const T* c, int64_t h, int64_t j0, int64_t m, T* s0, T* s1,
-                T* s2) {
-    if (part == LstmPart::State) {
-      be.unary(Unary::Sigmoid, t, s0, a + j0, m, 0.0);          // i
-      be.unary(Unary::Sigmoid, t, s1, a + h + j0, m, 0.0);      // f
-      be.unary(Unary::Tanh, t, s2, a + 2 * h + j0, m, 0.0);     // g
-    } else {
-      be.unary(Unary::Sigmoid, t, s0, a + 3 * h + j0, m, 0.0);  // o
-      be.unary(Unary::Tanh, t, s1, c + j0, m, 0.0);             // the new state
-    }
-  }
+  // Block k of example b's gates, from element j0.
+  const T* block(const T* a, int64_t b, int32_t k, int64_t j0) const { return a + (L.blocks * b + k) * h + j0; }
+  T* block(T* a, int64_t b, int32_t k, int64_t j0) const { return a + (L.blocks * b + k) * h + j0; }
+  void act(Unary f, T* y, const T* x, int64_t m) { be.unary(f, t, y, x, m, 0.0); }
 
-  void forward(LstmPart part, T* y, const T* a, const T* c, int64_t batch, int64_t h) {
+  void forward(LstmPart part, T* y, const T* a, const T* c0, const T* c1, int64_t batch) {
     T s0[kChunk], s1[kChunk], s2[kChunk];
     for (int64_t b = 0; b < batch; ++b) {
-      const T* ab = a + 4 * b * h;
-      const T* cb = c ? c + b * h : nullptr;
-      T* yb = y + b * h;
       for (int64_t j0 = 0; j0 < h; j0 += kChunk) {
-        const int64_t m = std::min(kChunk, h - j0);
-        activate(part, ab, cb, h, j0, m, s0, s1, s2);
-        T* yj = yb + j0;
-        if (part == LstmPart::Output)
+        const int64_t m = std::min(kChunk, h - j0), at = b * h + j0;
+        T* yj = y + at;
+        if (part == LstmPart::Output) {
+          act(Unary::Sigmoid, s0, block(a, b, L.o, j0), m);
+          act(Unary::Tanh, s1, c0 + at, m);
           for (int64_t j = 0; j < m; ++j) yj[j] = fn::lstm_output(s0[j], s1[j]);
-        else if (cb)
-          for (int64_t j = 0; j < m; ++j) yj[j] = fn::lstm_state(s0[j], s1[j], s2[j], cb[j0 + j]);
-        else
-          for (int64_t j = 0; j < m; ++j) yj[j] = fn::lstm_state(s0[j], s1[j], s2[j], T(0));
+          continue;
+        }
+        act(Unary::Sigmoid, s0, block(a, b, L.i, j0), m);
+        act(Unary::Tanh, s2, block(a, b, L.g, j0), m);
+        if (c0) {
+          act(Unary::Sigmoid, s1, block(a, b, L.f[0], j0), m);
+          for (int64_t j = 0; j < m; ++j) yj[j] = fn::lstm_state(s0[j], s1[j], s2[j], c0[at + j]);
+        } else {
+          for (int64_t j = 0; j < m; ++j) yj[j] = fn::lstm_state(s0[j], T(0), s2[j], T(0));
+        }
+        if (c1) {
+          act(Unary::Sigmoid, s1, block(a, b, L.f[1], j0), m);
+          for (int64_t j = 0; j < m; ++j) yj[j] += fn::lstm_forget(s1[j], c1[at + j]);
+        }
       }
     }
   }
 
-  void backward(LstmPart part, T* da, T* dc, const T* a, const T* c, const T* dy, int64_t batch,
-                int64_t h) {
+  void backward(LstmPart part, T* da, T* dc0, T* dc1, const T* a, const T* c0, const T* c1, const T* dy,
+                int64_t batch) {
     T s0[kChunk], s1[kChunk], s2[kChunk];
     for (int64_t b = 0; b < batch; ++b) {
-      const T* ab = a + 4 * b * h;
-      const T* cb = c ? c + b * h : nullptr;
-      T* dab = da ? da + 4 * b * h : nullptr;
-      T* dcb = dc ? dc + b * h : nullptr;
       for (int64_t j0 = 0; j0 < h; j0 += kChunk) {
-        const int64_t m = std::min(kChunk, h - j0);
-        activate(part, ab, cb, h, j0, m, s0, s1, s2);
-        const T* g = dy + b * h + j0;
-        if (part == LstmPart::State) {
-          T* di = dab ? dab + j0 : nullptr;
-          for (int64_t j = 0; j < m; ++j) {
-            T vi, vf, vg, vc;
-            fn::lstm_state_grad(s0[j], s1[j], s2[j], cb ? cb[j0 + j] : T(0), g[j], vi, vf, vg, vc);
-            if (di) di[j] += vi, di[h + j] += vf, di[2 * h + j] += vg;
-            if (dcb) dcb[j0 + j] += vc;
-          }
-        } else {
-          T* d_o = dab ? dab + 3 * h + j0 : nullptr;
+        const int64_t m = std::min(kChunk, h - j0), at = b * h + j0;
+        const T* g = dy + at;
+        if (part == LstmPart::Output) {
+          act(Unary::Sigmoid, s0, block(a, b, L.o, j0), m);
+          act(Unary::Tanh, s1, c0 + at, m);
+          T* d_o = da ? block(da, b, L.o, j0) : nullptr;
           for (int64_t j = 0; j < m; ++j) {
             T vo, vc;
             fn::lstm_output_grad(s0[j], s1[j], g[j], vo, vc);
             if (d_o) d_o[j] += vo;
-            if (dcb) dcb[j0 + j] += vc;
+            if (dc0) dc0[at + j] += vc;
+          }
+          continue;
+        }
+        act(Unary::Sigmoid, s0, block(a, b, L.i, j0), m);
+        act(Unary::Tanh, s2, block(a, b, L.g, j0), m);
+        if (c0)
+          act(Unary::Sigmoid, s1, block(a, b, L.f[0], j0), m);
+        else
+          std::fill(s1, s1 + m, T(0));
+        T* di = da ? block(da, b, L.i, j0) : nullptr;
+        T* dg = da ? block(da, b, L.g, j0) : nullptr;
+        T* df = da && c0 ? block(da, b, L.f[0], j0) : nullptr;
+        for (int64_t j = 0; j < m; ++j) {
+          T vi, vf, vg, vc;
+          fn::lstm_state_grad(s0[j], s1[j], s2[j], c0 ? c0[at + j] : T(0), g[j], vi, vf, vg, vc);
+          if (di) di[j] += vi, dg[j] += vg;
+          if (df) df[j] += vf;
+          if (dc0) dc0[at + j] += vc;
+        }
+        if (c1) {
+          act(Unary::Sigmoid, s1, block(a, b, L.f[1], j0), m);
+          T* df1 = da ? block(da, b, L.f[1], j0) : nullptr;
+          for (int64_t j = 0; j < m; ++j) {
+            T vf, vc;
+            fn::lstm_forget_grad(s1[j], c1[at + j], g[j], vf, vc);
+            if (df1) df1[j] += vf;
+            if (dc1) dc1[at + j] += vc;
           }
         }
       }
@@ -85,22 +103,24 @@ struct LstmKernels {
 
 }  // namespace
 
-void CpuBackend::lstm(LstmPart part, DType t, void* y, const void* a, const void* c, int64_t batch,
-                      int64_t h) {
+void CpuBackend::lstm(LstmPart part, DType t, void* y, const void* a, const void* c0, const void* c1,
+                      LstmGates L, int64_t batch, int64_t h) {
   dispatch_dtype(t, [&](auto z) {
     using T = decltype(z);
-    LstmKernels<T>{*this, t}.forward(part, static_cast<T*>(y), static_cast<const T*>(a),
-                                     static_cast<const T*>(c), batch, h);
+    LstmKernels<T>{*this, t, L, h}.forward(part, static_cast<T*>(y), static_cast<const T*>(a),
+                                           static_cast<const T*>(c0), static_cast<const T*>(c1), batch);
   });
 }
 
-void CpuBackend::lstm_grad(LstmPart part, DType t, void* da, void* dc, const void* a, const void* c,
-                           const void* dy, int64_t batch, int64_t h) {
+void CpuBackend::lstm_grad(LstmPart part, DType t, void* da, void* dc0, void* dc1, const void* a,
+                           const void* c0, const void* c1, const void* dy, LstmGates L, int64_t batch,
+                           int64_t h) {
   dispatch_dtype(t, [&](auto z) {
     using T = decltype(z);
-    LstmKernels<T>{*this, t}.backward(part, static_cast<T*>(da), static_cast<T*>(dc),
-                                      static_cast<const T*>(a), static_cast<const T*>(c),
-                                      static_cast<const T*>(dy), batch, h);
+    LstmKernels<T>{*this, t, L, h}.backward(part, static_cast<T*>(da), static_cast<T*>(dc0),
+                                            static_cast<T*>(dc1), static_cast<const T*>(a),
+                                            static_cast<const T*>(c0), static_cast<const T*>(c1),
+                                            static_cast<const T*>(dy), batch);
   });
 }
 

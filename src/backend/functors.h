@@ -112,6 +112,19 @@ FLARE_HD void lstm_state_grad(T si, T sf, T tg, T c, T dy, T& di, T& df, T& dg, 
   dc = dy * sf;
 }
 
+/// A second previous state's term of the next cell state (a Tree-LSTM's other child): sf c.
+template <typename T>
+FLARE_HD T lstm_forget(T sf, T c) {
+  return sf * c;
+}
+
+/// dy times the derivatives of lstm_forget with respect to f and c.
+template <typename T>
+FLARE_HD void lstm_forget_grad(T sf, T c, T dy, T& df, T& dc) {
+  df = dy * c * sf * (T(1) - sf);
+  dc = dy * sf;
+}
+
 /// The hidden output so tc, with tc = tanh(c).
 template <typename T>
 FLARE_HD T lstm_output(T so, T tc) {

@@ -86,10 +86,11 @@ class CudaBackend final : public Backend {
                     int64_t inner, bool log) override;
 
   // The LSTM cell's element-wise step (lstm.cu).
-  void lstm(LstmPart part, DType t, void* y, const void* a, const void* c, int64_t batch,
-            int64_t h) override;
-  void lstm_grad(LstmPart part, DType t, void* da, void* dc, const void* a, const void* c,
-                 const void* dy, int64_t batch, int64_t h) override;
+  void lstm(LstmPart part, DType t, void* y, const void* a, const void* c0, const void* c1,
+            LstmGates L, int64_t batch, int64_t h) override;
+  void lstm_grad(LstmPart part, DType t, void* da, void* dc0, void* dc1, const void* a,
+                 const void* c0, const void* c1, const void* dy, LstmGates L, int64_t batch,
+                 int64_t h) override;
 
   void copy_2d(DType t, void* y, int64_t ldy, const void* x, int64_t ldx, int64_t rows,
                int64_t cols, bool accumulate) override;

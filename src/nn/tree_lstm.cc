@@ -32,12 +32,12 @@ RNNState TreeLSTM::leaf(const Params& p, const Expr& x) const {
   if (x.shape().nd() != 1 || x.shape().dim(0) != in_)
     throw ShapeError("TreeLSTM " + path() + ": leaf input must be [" + std::to_string(in_) + "]xB; got " +
                      x.shape().str());
-  const int64_t h = hidden_;
+  // Gates [i o u]: c = sigmoid(i) tanh(u), h = sigmoid(o) tanh(c), as two fused nodes.
+  LstmGates L;
+  L.blocks = 3, L.i = 0, L.o = 1, L.g = 2, L.f[0] = -1;
   Expr a = affine({p.b_leaf, p.W_leaf, x});
-  Expr sg = sigmoid(a);  // u's block goes unused: one node instead of two
-  Expr i = slice(sg, 0, 0, h), o = slice(sg, 0, h, 2 * h);
-  Expr c = i * tanh(slice(a, 0, 2 * h, 3 * h));
-  return {o * tanh(c), c};
+  Expr c = lstm_state(a, {}, L);
+  return {lstm_output(a, c, L), c};
 }
 
 std::vector<RNNState> TreeLSTM::leaves(const Params& p, const Expr& xs) const {
@@ -53,16 +53,19 @@ std::vector<RNNState> TreeLSTM::leaves(const Params& p, const Expr& xs) const {
 RNNState TreeLSTM::node(const Params& p, const RNNState& left, const RNNState& right) const {
   if (!left.h.valid() && !right.h.valid())
     throw Error("TreeLSTM " + path() + ": node() needs at least one child state");
-  const int64_t h = hidden_;
   std::vector<Expr> args{p.b};
   if (left.h.valid()) args.insert(args.end(), {p.U_left, left.h});
   if (right.h.valid()) args.insert(args.end(), {p.U_right, right.h});
   Expr a = affine(args);
-  Expr sg = sigmoid(a);
-  Expr c = slice(sg, 0, 0, h) * tanh(slice(a, 0, 4 * h, 5 * h));
-  if (left.c.valid()) c = c + slice(sg, 0, h, 2 * h) * left.c;
-  if (right.c.valid()) c = c + slice(sg, 0, 2 * h, 3 * h) * right.c;
-  return {slice(sg, 0, 3 * h, 4 * h) * tanh(c), c};
+  // Gates [i f_left f_right o u]: c = sigmoid(i) tanh(u) + sigmoid(f_left) c_left +
+  // sigmoid(f_right) c_right, h = sigmoid(o) tanh(c), as two fused nodes.
+  LstmGates L;
+  L.blocks = 5, L.i = 0, L.o = 3, L.g = 4, L.f[0] = -1, L.f[1] = -1;
+  std::vector<Expr> states;
+  if (left.c.valid()) L.f[states.size()] = 1, states.push_back(left.c);
+  if (right.c.valid()) L.f[states.size()] = 2, states.push_back(right.c);
+  Expr c = lstm_state(a, states, L);
+  return {lstm_output(a, c, L), c};
 }
 
 RNNState TreeLSTM::node(const RNNState& left, const RNNState& right) const {

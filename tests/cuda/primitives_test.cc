@@ -109,21 +109,33 @@ TEST_P(CudaPrimitives, CopySegments) {
 
 TEST_P(CudaPrimitives, LstmStepAndGradients) {
   // Hidden 300 (past the CPU kernel's chunk) over 67 examples: more elements than one block.
+  // The LSTM layout with zero and one previous states, and a Tree-LSTM node's (five blocks,
+  // o before g) with two.
   const int64_t h = 300, batch = 67;
-  Pair a = make(t(), rnd(4 * h * batch, 31, -4, 4)), c = make(t(), rnd(h * batch, 32, -2, 2));
-  Pair dy = make(t(), rnd(h * batch, 33));
-  for (LstmPart part : {LstmPart::State, LstmPart::Output}) {
-    for (bool with_c : {true, false}) {
-      if (part == LstmPart::Output && !with_c) continue;  // the output always reads its state
-      Pair y = make(t(), rnd(h * batch, 34)), da = make(t(), rnd(4 * h * batch, 35)), dc = make(t(), rnd(h * batch, 36));
-      both([&](Backend& be, auto P) {
-        const void* cp = with_c ? P(c) : nullptr;
-        be.lstm(part, t(), P(y), P(a), cp, batch, h);
-        be.lstm_grad(part, t(), P(da), with_c ? P(dc) : nullptr, P(a), cp, P(dy), batch, h);
-      });
-      EXPECT_TRUE(close(y.dev(), y.cpu(), ew_tol(t())));
-      EXPECT_TRUE(close(da.dev(), da.cpu(), ew_tol(t())));
-      EXPECT_TRUE(close(dc.dev(), dc.cpu(), ew_tol(t())));
+  LstmGates tree;
+  tree.blocks = 5, tree.i = 0, tree.f[0] = 1, tree.f[1] = 2, tree.o = 3, tree.g = 4;
+  for (const LstmGates& L : {LstmGates{}, tree}) {
+    Pair a = make(t(), rnd(L.blocks * h * batch, 31, -4, 4));
+    Pair c0 = make(t(), rnd(h * batch, 32, -2, 2)), c1 = make(t(), rnd(h * batch, 33, -2, 2));
+    Pair dy = make(t(), rnd(h * batch, 34));
+    for (LstmPart part : {LstmPart::State, LstmPart::Output}) {
+      for (int states = 0; states <= 2; ++states) {
+        if (part == LstmPart::Output && states != 1) continue;  // the output reads one state
+        if (states == 2 && L.f[1] < 0) continue;
+        Pair y = make(t(), rnd(h * batch, 35)), da = make(t(), rnd(L.blocks * h * batch, 36));
+        Pair dc0 = make(t(), rnd(h * batch, 37)), dc1 = make(t(), rnd(h * batch, 38));
+        both([&](Backend& be, auto P) {
+          const void* p0 = states > 0 ? P(c0) : nullptr;
+          const void* p1 = states > 1 ? P(c1) : nullptr;
+          be.lstm(part, t(), P(y), P(a), p0, p1, L, batch, h);
+          be.lstm_grad(part, t(), P(da), states > 0 ? P(dc0) : nullptr, states > 1 ? P(dc1) : nullptr, P(a), p0, p1,
+                       P(dy), L, batch, h);
+        });
+        EXPECT_TRUE(close(y.dev(), y.cpu(), ew_tol(t())));
+        EXPECT_TRUE(close(da.dev(), da.cpu(), ew_tol(t())));
+        EXPECT_TRUE(close(dc0.dev(), dc0.cpu(), ew_tol(t())));
+        EXPECT_TRUE(close(dc1.dev(), dc1.cpu(), ew_tol(t())));
+      }
     }
   }
 }

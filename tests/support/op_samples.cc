@@ -13,6 +13,18 @@ ArgSpec A(Dims d, int64_t batch = 1) { return {Shape(d, batch), -1.0, 1.0}; }
 ArgSpec Pos(Dims d, int64_t batch = 1) { return {Shape(d, batch), 0.5, 2.0}; }
 ArgSpec Prob(Dims d, int64_t batch = 1) { return {Shape(d, batch), 0.1, 0.9}; }
 
+// A binary Tree-LSTM node's gate layout [i f_left f_right o u], and a leaf's [i o u].
+LstmGates tree_node_gates() {
+  LstmGates L;
+  L.blocks = 5, L.i = 0, L.f[0] = 1, L.f[1] = 2, L.o = 3, L.g = 4;
+  return L;
+}
+LstmGates tree_leaf_gates() {
+  LstmGates L;
+  L.blocks = 3, L.i = 0, L.o = 1, L.g = 2, L.f[0] = -1;
+  return L;
+}
+
 OpSample S(std::string name, OpId op, std::vector<ArgSpec> args, Build b) {
   return {std::move(name), op, std::move(args), std::move(b)};
 }
@@ -113,6 +125,12 @@ std::vector<OpSample> make_samples() {
   add(S("lstm_state long (vector path)", OpId::LstmState, {{Shape{76}, -2, 2}, A({19})},
         [](const E& x) { return lstm_state(x[0], x[1]); }));
   add(S("lstm_output", OpId::LstmOutput, {{Shape({8}, 2), -2, 2}, A({2}, 2)}, [](const E& x) { return lstm_output(x[0], x[1]); }));
+  add(S("lstm_state tree node (two states)", OpId::LstmState, {{Shape({10}, 2), -2, 2}, A({2}, 2), A({2}, 2)},
+        [](const E& x) { return lstm_state(x[0], {x[1], x[2]}, tree_node_gates()); }));
+  add(S("lstm_state tree leaf (no state)", OpId::LstmState, {{Shape({6}, 2), -2, 2}},
+        [](const E& x) { return lstm_state(x[0], {}, tree_leaf_gates()); }));
+  add(S("lstm_output tree layout", OpId::LstmOutput, {{Shape({10}, 2), -2, 2}, A({2}, 2)},
+        [](const E& x) { return lstm_output(x[0], x[1], tree_node_gates()); }));
   add(S("lstm step", OpId::LstmOutput, {{Shape({76}, 2), -2, 2}, A({19}, 2)}, [](const E& x) {
         Expr c = lstm_state(x[0], x[1]);
         return lstm_output(x[0], c) * c;
@@ -192,9 +210,12 @@ std::vector<BadSample> make_bad() {
                 [](const E& x) { return concat_batch({x[0], x[1]}); },
                 "concat_batch: operands must have the same shape (batches may differ); got x0=[2]x2 x1=[3]x2"));
   v.push_back(B("lstm_state gates", OpId::LstmState, {Shape{6}}, [](const E& x) { return lstm_state(x[0]); },
-                "lstm_state: gates must be a vector of 4 x hidden pre-activations [i f g o]; got gates=[6]"));
+                "lstm_state: gates must be a vector of 4 x hidden pre-activations; got gates=[6]"));
   v.push_back(B("lstm_state state size", OpId::LstmState, {Shape{8}, Shape{3}}, [](const E& x) { return lstm_state(x[0], x[1]); },
-                "lstm_state: the cell state must be a vector of hidden size 2 (gates / 4); got gates=[8] c=[3]"));
+                "lstm_state: the cell state must be a vector of hidden size 2 (gates / 4); got gates=[8] c0=[3]"));
+  v.push_back(B("lstm_state forget gate", OpId::LstmState, {Shape{8}, Shape{2}, Shape{2}},
+                [](const E& x) { return lstm_state(x[0], {x[1], x[2]}, LstmGates{}); },
+                "lstm_state: previous state 1 has no forget gate in the layout"));
   v.push_back(B("lstm_output batches", OpId::LstmOutput, {Shape({8}, 2), Shape({2}, 3)},
                 [](const E& x) { return lstm_output(x[0], x[1]); },
                 "lstm_output: the cell state's batch must be the gates' batch; got gates=[8]x2 c=[2]x3"));
