@@ -81,23 +81,18 @@ RNNState LSTMCell::step_projected(const CellParams& p, const Expr& px, const RNN
 }
 
 // a = W x + U h + b, the four gate blocks' pre-activations -> the next state: the fused
-// lstm_state / lstm_output ops, two nodes per step.
+// lstm_state / lstm_output ops, two nodes per step. They take a state of the gates' batch, so
+// a state shared by a batch of inputs (batch 1 against B) is repeated across the batch first;
+// its gradient is then the sum over the copies.
 RNNState LSTMCell::gates_to_state(const Expr& a, const RNNState& s) const {
+  Expr c;
   if (!s.c.valid()) {
-    Expr c = lstm_state(a);
-    return {lstm_output(a, c), c};
+    c = lstm_state(a);
+  } else {
+    const int64_t B = a.shape().batch();
+    c = lstm_state(a, s.c.shape().batch() == 1 && B > 1 ? concat_batch(std::vector<Expr>(size_t(B), s.c)) : s.c);
   }
-  if (s.c.shape().batch() == a.shape().batch()) {
-    Expr c = lstm_state(a, s.c);
-    return {lstm_output(a, c), c};
-  }
-  // A state shared by a batch (batch 1 against B) broadcasts, which the fused op does not:
-  // the same step composed of element-wise ops.
-  const int64_t h = hidden_dim();
-  Expr sg = sigmoid(a);
-  Expr i = slice(sg, 0, 0, h), f = slice(sg, 0, h, 2 * h), o = slice(sg, 0, 3 * h, 4 * h);
-  Expr c = f * s.c + i * tanh(slice(a, 0, 2 * h, 3 * h));
-  return {o * tanh(c), c};
+  return {lstm_output(a, c), c};
 }
 
 // ---- GRU ----

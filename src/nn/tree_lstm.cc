@@ -33,8 +33,7 @@ RNNState TreeLSTM::leaf(const Params& p, const Expr& x) const {
     throw ShapeError("TreeLSTM " + path() + ": leaf input must be [" + std::to_string(in_) + "]xB; got " +
                      x.shape().str());
   // Gates [i o u]: c = sigmoid(i) tanh(u), h = sigmoid(o) tanh(c), as two fused nodes.
-  LstmGates L;
-  L.blocks = 3, L.i = 0, L.o = 1, L.g = 2, L.f[0] = -1;
+  const LstmGates L{/*blocks*/ 3, /*i*/ 0, /*g*/ 2, /*o*/ 1, /*f*/ {-1, -1}};
   Expr a = affine({p.b_leaf, p.W_leaf, x});
   Expr c = lstm_state(a, {}, L);
   return {lstm_output(a, c, L), c};
@@ -59,8 +58,7 @@ RNNState TreeLSTM::node(const Params& p, const RNNState& left, const RNNState& r
   Expr a = affine(args);
   // Gates [i f_left f_right o u]: c = sigmoid(i) tanh(u) + sigmoid(f_left) c_left +
   // sigmoid(f_right) c_right, h = sigmoid(o) tanh(c), as two fused nodes.
-  LstmGates L;
-  L.blocks = 5, L.i = 0, L.o = 3, L.g = 4, L.f[0] = -1, L.f[1] = -1;
+  LstmGates L{/*blocks*/ 5, /*i*/ 0, /*g*/ 4, /*o*/ 3, /*f: per state, below*/ {-1, -1}};
   std::vector<Expr> states;
   if (left.c.valid()) L.f[states.size()] = 1, states.push_back(left.c);
   if (right.c.valid()) L.f[states.size()] = 2, states.push_back(right.c);

@@ -112,8 +112,7 @@ TEST_P(CudaPrimitives, LstmStepAndGradients) {
   // The LSTM layout with zero and one previous states, and a Tree-LSTM node's (five blocks,
   // o before g) with two.
   const int64_t h = 300, batch = 67;
-  LstmGates tree;
-  tree.blocks = 5, tree.i = 0, tree.f[0] = 1, tree.f[1] = 2, tree.o = 3, tree.g = 4;
+  const LstmGates tree{/*blocks*/ 5, /*i*/ 0, /*g*/ 4, /*o*/ 3, /*f*/ {1, 2}};
   for (const LstmGates& L : {LstmGates{}, tree}) {
     Pair a = make(t(), rnd(L.blocks * h * batch, 31, -4, 4));
     Pair c0 = make(t(), rnd(h * batch, 32, -2, 2)), c1 = make(t(), rnd(h * batch, 33, -2, 2));

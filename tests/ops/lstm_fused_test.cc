@@ -1,7 +1,7 @@
 // The fused LSTM step (lstm_state, lstm_output) against the same step composed of element-wise
 // ops, at sizes the registry samples do not reach: a hidden size past the CPU kernel's 256-element
-// chunk, a batch, and float32 (the vectorised activations) as well as float64. Also the cell's
-// fallback to the composed form for a state shared by the batch.
+// chunk, a batch, and float32 (the vectorised activations) as well as float64. Also the cell
+// with a state shared by the batch.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -76,7 +76,7 @@ TEST(LstmFused, ZeroStateEqualsAnExplicitZeroState) {
   EXPECT_EQ(with, without);
 }
 
-// A state of batch 1 with inputs of batch B broadcasts: the cell takes the composed form, and
+// A state of batch 1 with inputs of batch B broadcasts (the cell repeats it across the batch):
 // each example's result is what it gets alone.
 TEST(LstmFused, CellBroadcastsAStateSharedByTheBatch) {
   nn::Model m;

@@ -14,16 +14,8 @@ ArgSpec Pos(Dims d, int64_t batch = 1) { return {Shape(d, batch), 0.5, 2.0}; }
 ArgSpec Prob(Dims d, int64_t batch = 1) { return {Shape(d, batch), 0.1, 0.9}; }
 
 // A binary Tree-LSTM node's gate layout [i f_left f_right o u], and a leaf's [i o u].
-LstmGates tree_node_gates() {
-  LstmGates L;
-  L.blocks = 5, L.i = 0, L.f[0] = 1, L.f[1] = 2, L.o = 3, L.g = 4;
-  return L;
-}
-LstmGates tree_leaf_gates() {
-  LstmGates L;
-  L.blocks = 3, L.i = 0, L.o = 1, L.g = 2, L.f[0] = -1;
-  return L;
-}
+LstmGates tree_node_gates() { return {/*blocks*/ 5, /*i*/ 0, /*g*/ 4, /*o*/ 3, /*f*/ {1, 2}}; }
+LstmGates tree_leaf_gates() { return {/*blocks*/ 3, /*i*/ 0, /*g*/ 2, /*o*/ 1, /*f*/ {-1, -1}}; }
 
 OpSample S(std::string name, OpId op, std::vector<ArgSpec> args, Build b) {
   return {std::move(name), op, std::move(args), std::move(b)};
