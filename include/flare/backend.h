@@ -48,14 +48,22 @@ struct Bcast {
 /// The elements a fused optimizer kernel visits. Dense: all `n` elements. Rows: the rows
 /// rows[0..n_rows) (a host array, each row at most once) of a row-major table whose rows hold
 /// `n` elements each; used for the touched rows of a sparse embedding table.
+/// A dense range may carry a hint, `grad_rows`: a host mask over rows of `row` elements, where a
+/// 0 row's gradient is known to be zero (Parameter::row_gradients). A kernel may skip reading
+/// (and clearing) those gradient rows; one that ignores the hint is still right.
 struct UpdateRange {
   int64_t n = 0;
   const int32_t* rows = nullptr;
   int64_t n_rows = 0;
+  const uint8_t* grad_rows = nullptr;
+  int64_t row = 0;
 
-  static UpdateRange dense(int64_t n) { return {n, nullptr, 0}; }
+  static UpdateRange dense(int64_t n) { return {n, nullptr, 0, nullptr, 0}; }
+  static UpdateRange dense_with_grad_rows(int64_t n, const uint8_t* mask, int64_t row) {
+    return {n, nullptr, 0, mask, row};
+  }
   static UpdateRange of_rows(const int32_t* rows, int64_t n_rows, int64_t row) {
-    return {row, rows, n_rows};
+    return {row, rows, n_rows, nullptr, 0};
   }
   bool sparse() const { return rows != nullptr; }
 };

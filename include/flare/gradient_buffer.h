@@ -46,17 +46,17 @@ class GradientBuffer {
   Tensor& grad(const Parameter& p);
   bool contains(const Parameter& p) const { return index_.count(&p) != 0; }
 
-  /// Sparse parameters: records that rows `ids` of p's gradient here are nonzero (what
+  /// Sparse and row-gradient parameters: records that rows `ids` of p's gradient here are nonzero (what
   /// Parameter::mark_rows does for the parameter's own gradient).
   void mark_rows(const Parameter& p, const int32_t* ids, int64_t n);
   /// Rows of p marked since the last zero(), in first-touch order.
   const std::vector<int32_t>& touched_rows(const Parameter& p) const;
 
-  /// Adds every gradient into its parameter's grad() (for sparse parameters only the touched
-  /// rows, which are also marked on the parameter, so optimizers update just those), then
+  /// Adds every gradient into its parameter's grad() (for sparse and row-gradient parameters only
+  /// the touched rows, which are also marked on the parameter, so optimizers read just those), then
   /// zeroes this buffer. Call with no graph using the buffer or the parameters.
   void reduce_into();
-  /// Zeroes every gradient (only touched rows of sparse parameters).
+  /// Zeroes every gradient (only touched rows of sparse and row-gradient parameters).
   void zero();
 
  private:
@@ -64,7 +64,7 @@ class GradientBuffer {
     Parameter* param;
     Tensor grad;
     std::vector<int32_t> touched;
-    std::vector<uint8_t> mask;  // per row of a sparse parameter: touched since zero()
+    std::vector<uint8_t> mask;  // per row of a row-tracking parameter: touched since zero()
   };
   Slot& slot(const Parameter& p);
   const Slot& slot(const Parameter& p) const;

@@ -196,7 +196,8 @@ class Graph {
   /// default. Only while the graph has no nodes; clear() keeps it. The graph does not own it.
   void set_gradients(GradientBuffer* buf);
   GradientBuffer* gradients() const { return grads_; }
-  /// Records that rows `ids` of sparse parameter p got gradient (in the buffer when one is set).
+  /// Records that rows `ids` of parameter p got gradient, when p tracks rows (sparse or row
+  /// gradients; in the buffer when one is set).
   void mark_rows(Parameter& p, const int32_t* ids, int64_t n);
 
   // ---- For op implementations ----
@@ -215,6 +216,7 @@ class Graph {
 
  private:
   Expr add_leaf(OpId op, const Shape& s, DType t, bool needs_grad, const Attrs& a);
+  static void used_whole(Parameter& p, OpId op);
   /// Pointers to n's argument nodes, in `buf` (room for kInlineArgs) or in scratch_args_.
   static constexpr uint32_t kInlineArgs = 8;
   Node** arg_ptrs(const Node& n, Node** buf);

@@ -1,6 +1,7 @@
 #pragma once
 /// Parameters: tensors that live outside graphs and persist across them, with a gradient that
 /// backward() accumulates into. Models (flare::nn) own them and give them hierarchical names.
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -32,11 +33,29 @@ class Parameter {
   /// gradient, so optimizers and zero_grad() touch only those rows.
   bool sparse() const { return sparse_; }
   void set_sparse(bool s);
+  /// Row gradients (trainable nn::Embedding tables that are updated densely): lookups record
+  /// the rows they give a gradient, as with sparse(), but optimizers still update every row.
+  /// They read the gradient of the touched rows only, since every other row's is zero: a dense
+  /// Adam step over a large table then streams three arrays instead of four. This holds while
+  /// gradients reach the table through lookups alone. A graph that uses the table any other
+  /// way (a tied output layer, a penalty on the whole table) switches the shortcut off for good
+  /// (Graph::add sees it), and code that writes grad() itself must call
+  /// set_row_gradients(false) first. Turning it on zeroes the gradient.
+  bool row_gradients() const { return row_grads_ && !used_whole_.get(); }
+  void set_row_gradients(bool on);
+  /// Called by Graph::add when the table is an argument of an op other than lookup.
+  void note_used_whole() { used_whole_.set(); }
+
+  /// Whether lookups record touched rows (sparse() or row_gradients()).
+  bool tracks_rows() const { return sparse_ || row_grads_; }
   /// Rows touched since the last zero_grad(), each once, in first-touch order.
   const std::vector<int32_t>& touched_rows() const { return touched_; }
+  /// Per row of dimension 0: 1 if touched since the last zero_grad() (empty unless tracks_rows()).
+  const uint8_t* touched_mask() const { return touched_mask_.data(); }
   void mark_rows(const int32_t* ids, int64_t n);
 
-  /// Zeroes the gradient (only the touched rows when sparse) and forgets the touched rows.
+  /// Zeroes the gradient (only the touched rows when sparse() or row_gradients()) and forgets
+  /// the touched rows.
   void zero_grad();
 
   /// Moves value and gradient to another device.
@@ -48,6 +67,22 @@ class Parameter {
   Tensor grad_;
   bool trainable_ = true;
   bool sparse_ = false;
+  bool row_grads_ = false;
+  // Set from graph-building threads, which may share the parameter: atomic, and copied by value.
+  struct StickyFlag {
+    std::atomic<bool> on{false};
+    StickyFlag() = default;
+    StickyFlag(const StickyFlag& o) : on(o.get()) {}
+    StickyFlag& operator=(const StickyFlag& o) {
+      on.store(o.get(), std::memory_order_relaxed);
+      return *this;
+    }
+    bool get() const { return on.load(std::memory_order_relaxed); }
+    void set() {
+      if (!get()) on.store(true, std::memory_order_relaxed);
+    }
+  };
+  StickyFlag used_whole_;
   std::vector<int32_t> touched_;
   std::vector<uint8_t> touched_mask_;
 };

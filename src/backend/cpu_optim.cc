@@ -3,6 +3,8 @@
 // vectorises them at -O3. Sparse ranges run the same loop once per touched row. With zero_grad
 // the loop also clears each gradient element after reading it: a large embedding table's update
 // is bound by memory bandwidth, and a separate zeroing pass would stream the gradient again.
+// For the same reason Adam honours a dense range's grad_rows hint: rows known to have a zero
+// gradient run a loop that does not read it, so the table's pass streams w, m and v only.
 #include <cmath>
 
 #include "backend/cpu_backend.h"
@@ -18,6 +20,24 @@ void for_each_span(const UpdateRange& r, F&& f) {
     return;
   }
   for (int64_t i = 0; i < r.n_rows; ++i) f(int64_t(r.rows[i]) * r.n, r.n);
+}
+
+// As for_each_span, with f(offset, length, has_grad): a dense range with a grad_rows mask is
+// cut into runs of rows whose gradient is nonzero or known to be zero.
+template <typename F>
+void for_each_grad_span(const UpdateRange& r, F&& f) {
+  if (!r.grad_rows) {
+    for_each_span(r, [&](int64_t o, int64_t n) { f(o, n, true); });
+    return;
+  }
+  const int64_t rows = r.n / r.row;
+  for (int64_t begin = 0; begin < rows;) {
+    const bool touched = r.grad_rows[begin] != 0;
+    int64_t end = begin + 1;
+    while (end < rows && (r.grad_rows[end] != 0) == touched) ++end;
+    f(begin * r.row, (end - begin) * r.row, touched);
+    begin = end;
+  }
 }
 
 template <typename T, bool kMomentum, bool kNesterov, bool kFirst, bool kZero>
@@ -74,14 +94,16 @@ void adadelta_loop(T* __restrict w, T* __restrict g, T* __restrict sq,
   }
 }
 
-template <typename T, bool kDecoupled, bool kZero>
+// kGrad false: the gradient is known to be zero here (UpdateRange::grad_rows) and g is not
+// read; the arithmetic is the same, so the result is bit for bit that of a zero gradient.
+template <typename T, bool kDecoupled, bool kZero, bool kGrad = true>
 void adam_loop(T* __restrict w, T* __restrict g, T* __restrict m, T* __restrict v,
                int64_t n, T b1, T b2, T step, T inv_sqrt_bias2, T eps, T wd, T decay) {
   const T b1c = T(1) - b1, b2c = T(1) - b2;
   for (int64_t i = 0; i < n; ++i) {
     T wi = w[i];
-    T gi = g[i];
-    if constexpr (kZero) g[i] = T(0);
+    T gi = kGrad ? g[i] : T(0);
+    if constexpr (kZero && kGrad) g[i] = T(0);
     if constexpr (kDecoupled) {
       wi *= decay;
     } else {
@@ -172,9 +194,10 @@ void CpuBackend::adam_update(DType t, void* w, const void* g, void* m, void* v, 
     const T decay = T(1 - s.lr * s.weight_decay);
     auto loop = s.decoupled ? (s.zero_grad ? adam_loop<T, true, true> : adam_loop<T, true, false>)
                             : (s.zero_grad ? adam_loop<T, false, true> : adam_loop<T, false, false>);
-    for_each_span(r, [&](int64_t o, int64_t n) {
-      loop(pw + o, pg + o, pm + o, pv + o, n, T(s.beta1), T(s.beta2), step, inv, T(s.eps), T(s.weight_decay),
-           decay);
+    auto no_grad_loop = s.decoupled ? adam_loop<T, true, false, false> : adam_loop<T, false, false, false>;
+    for_each_grad_span(r, [&](int64_t o, int64_t n, bool has_grad) {
+      (has_grad ? loop : no_grad_loop)(pw + o, pg + o, pm + o, pv + o, n, T(s.beta1), T(s.beta2), step, inv,
+                                       T(s.eps), T(s.weight_decay), decay);
     });
   });
 }

@@ -8,6 +8,9 @@ namespace {
 
 int64_t row_size(const Parameter& p) { return p.shape().size() / p.shape().dim(0); }
 
+// Whether p's gradient is nonzero only in the rows lookups marked (see Parameter::row_gradients).
+bool by_rows(const Parameter& p) { return p.sparse() || p.row_gradients(); }
+
 }  // namespace
 
 GradientBuffer::GradientBuffer(const std::vector<Parameter*>& params) : params_(params) {
@@ -61,7 +64,7 @@ void GradientBuffer::reduce_into() {
     Parameter& p = *s.param;
     if (!p.trainable()) continue;
     Backend& be = backend(p.device());
-    if (!p.sparse()) {
+    if (!by_rows(p)) {
       be.axpy(p.dtype(), p.grad().data(), s.grad.data(), p.shape().total(), 1.0);
     } else if (!s.touched.empty()) {
       const int64_t row = row_size(p);
@@ -80,12 +83,14 @@ void GradientBuffer::zero() {
 }
 
 void GradientBuffer::zero(Slot& s) {
-  if (s.mask.empty()) {
-    // Dense, or sparse with nothing marked: a sparse parameter's gradient only ever gets
-    // rows through lookups, which mark them, so nothing else can be nonzero.
-    if (!s.param->sparse()) s.grad.zero();
+  if (!by_rows(*s.param)) {
+    s.grad.zero();
+    for (int32_t r : s.touched) s.mask[size_t(r)] = 0;
+    s.touched.clear();
     return;
   }
+  // Only lookups wrote the gradient, and they marked every row they wrote.
+  if (s.touched.empty()) return;
   const int64_t row = row_size(*s.param);
   const size_t row_bytes = size_t(row) * dtype_size(s.grad.dtype());
   Backend& be = backend(s.grad.device());

@@ -16,10 +16,22 @@ void Parameter::set_sparse(bool s) {
                 value_.shape().str());
   sparse_ = s;
   touched_.clear();
-  touched_mask_.assign(s ? size_t(value_.shape().dim(0)) : 0, 0);
+  touched_mask_.assign(tracks_rows() ? size_t(value_.shape().dim(0)) : 0, 0);
+}
+
+void Parameter::set_row_gradients(bool on) {
+  if (on && value_.shape().nd() < 1)
+    throw Error("parameter " + name_ + ": row gradients need a table of rows, got shape " +
+                value_.shape().str());
+  // Every row outside the touched list must hold a zero gradient from here on.
+  if (on) grad_.zero();
+  row_grads_ = on;
+  touched_.clear();
+  touched_mask_.assign(tracks_rows() ? size_t(value_.shape().dim(0)) : 0, 0);
 }
 
 void Parameter::mark_rows(const int32_t* ids, int64_t n) {
+  if (!sparse_ && !row_gradients()) return;  // used whole: the rows no longer matter
   for (int64_t i = 0; i < n; ++i) {
     uint8_t& seen = touched_mask_[size_t(ids[i])];
     if (!seen) {
@@ -30,8 +42,12 @@ void Parameter::mark_rows(const int32_t* ids, int64_t n) {
 }
 
 void Parameter::zero_grad() {
-  if (!sparse_) {
+  // A dense table clears its touched rows one call each only on the CPU, where a call is cheap;
+  // elsewhere (a kernel launch per row) one fill of the whole gradient costs less.
+  if (!sparse_ && (!row_gradients() || !grad_.device().is_cpu())) {
     grad_.zero();
+    for (int32_t r : touched_) touched_mask_[size_t(r)] = 0;
+    touched_.clear();
     return;
   }
   const int64_t row = value_.shape().size() / value_.shape().dim(0);

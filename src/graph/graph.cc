@@ -160,6 +160,16 @@ Expr Graph::param(Parameter& p) {
   return e;
 }
 
+// A table whose lookups record their rows is an argument of another op: its gradient may now
+// be nonzero anywhere. Row-gradient tables fall back to dense updates; a sparse one cannot.
+void Graph::used_whole(Parameter& p, OpId op) {
+  if (p.sparse())
+    throw Error(std::string(op_name(op)) + ": parameter " + p.name() +
+                " has sparse row updates (set_sparse), so its gradient may only come from lookup; "
+                "use the table through lookup(), or make it dense");
+  p.note_used_whole();
+}
+
 Expr Graph::add(OpId op, const Expr* args, uint32_t nargs, const Attrs& attrs) {
   const ops::OpDef& d = ops::def(op);
   // Reserve first so that pointers to argument nodes stay valid when the new node is appended.
@@ -179,6 +189,8 @@ Expr Graph::add(OpId op, const Expr* args, uint32_t nargs, const Attrs& attrs) {
     Node* a = &nodes_[args[i].id_];
     needs_grad |= a->needs_grad;
     ptrs[i] = a;
+    if (a->op == OpId::Param && a->needs_grad && a->attrs.param->tracks_rows() && !(op == OpId::Lookup && i == 0))
+      used_whole(*a->attrs.param, op);
   }
   if (nargs) t = ptrs[0]->dtype;
   ops::ShapeArgs sa{op, ptrs, int(nargs), attrs, t};

@@ -16,6 +16,8 @@ Embedding::Embedding(Model& m, int64_t vocab_size, int64_t dim, const EmbeddingO
   const double r = std::sqrt(3.0 / double(dim));
   table_ = &add_parameter("E", Shape({vocab_size, dim}), o.init ? *o.init : Init::uniform(-r, r));
   table_->set_sparse(o.sparse);
+  // A dense table's gradient comes through lookups: dense updates then read only touched rows.
+  if (!o.sparse) table_->set_row_gradients(true);
   close_scope();
 }
 
@@ -26,6 +28,7 @@ Embedding::Embedding(Model& m, const Tensor& values, bool trainable, bool sparse
     throw Error("Embedding " + path() + ": the table must be [V, dim]; got " + values.shape().str());
   table_ = &add_parameter("E", values, trainable);
   table_->set_sparse(sparse);
+  if (trainable && !sparse) table_->set_row_gradients(true);
   close_scope();
 }
 

@@ -198,9 +198,9 @@ void lookup_bwd(const Ctx& c) {
   void* d = c.dx(0);
   if (!d) return;
   c.be.scatter_add_rows(c.t(), d, c.dy(), c.y.attrs.idx, c.y.attrs.n_idx, c.y.shape.size());
-  // Sparse parameters remember the rows that now hold gradient.
+  // Sparse and row-gradient parameters remember the rows that now hold gradient.
   Parameter* p = c.arg(0).op == OpId::Param ? c.arg(0).attrs.param : nullptr;
-  if (p && p->sparse()) {
+  if (p && p->tracks_rows()) {
     if (c.g)
       c.g->mark_rows(*p, c.y.attrs.idx, c.y.attrs.n_idx);  // into the graph's GradientBuffer, if any
     else

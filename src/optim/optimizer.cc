@@ -20,9 +20,10 @@ std::string number(double v) {
 }
 
 UpdateRange range_of(const Parameter& p) {
-  if (!p.sparse()) return UpdateRange::dense(p.shape().total());
+  if (!p.sparse() && !p.row_gradients()) return UpdateRange::dense(p.shape().total());
   const auto& rows = p.touched_rows();
   const int64_t row = p.shape().size() / p.shape().dim(0);
+  if (!p.sparse()) return UpdateRange::dense_with_grad_rows(p.shape().total(), p.touched_mask(), row);
   return UpdateRange::of_rows(rows.data(), int64_t(rows.size()), row);
 }
 
@@ -103,8 +104,9 @@ void Optimizer::step_and_zero_grad() {
       zero_in_update_ = false;
       throw;
     }
-    // A sparse parameter also forgets its touched rows (re-zeroing those few rows is cheap).
-    if (!zero_in_update_ || p.sparse()) p.zero_grad();
+    // A parameter whose update used its touched rows also forgets them (re-zeroing those few
+    // rows is cheap).
+    if (!zero_in_update_ || p.sparse() || p.row_gradients()) p.zero_grad();
     zero_in_update_ = false;
   }
 }

@@ -47,7 +47,9 @@ Outcome run_cell(Model& m, const RecurrentCell& cell, bool projected, bool rever
     const uint32_t start = g.size();
     hs = run(cell, xs, {}, reverse).outputs;
     // Eagerly, run() took the projected path being compared (one read-back per step).
-    if (!ex) EXPECT_EQ(count_op(g, start, OpId::SliceBatch), T);
+    if (!ex) {
+      EXPECT_EQ(count_op(g, start, OpId::SliceBatch), T);
+    }
   } else {
     CellParams p = cell.bind(g);
     RNNState s;

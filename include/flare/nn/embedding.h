@@ -12,7 +12,9 @@
 namespace flare::nn {
 
 struct EmbeddingOptions {
-  /// Record the rows each backward touches so that optimizers update only those rows.
+  /// Record the rows each backward touches so that optimizers update only those rows. A dense
+  /// table (false) records them too, so that its dense update reads only those rows' gradient
+  /// (Parameter::row_gradients); every row is still updated.
   bool sparse = false;
   /// The table's initialiser; unset means U(-r, r) with r = sqrt(3 / dim), so each element has
   /// variance 1/dim and a vector has about unit norm.
