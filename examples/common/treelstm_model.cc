@@ -85,11 +85,12 @@ std::vector<nn::RNNState> TreeSentimentModel::encode(Graph& g, const TreeExample
     for (size_t i = 0; i < ex.nodes.size(); ++i)
       if (ex.nodes[i].word >= 0) states[i] = tree_.leaf(p, drop_(lookup(table, ex.nodes[i].word)));
   }
+  std::vector<int32_t> left(ex.nodes.size()), right(ex.nodes.size());
   for (size_t i = 0; i < ex.nodes.size(); ++i) {
-    const TreeExample::Node& n = ex.nodes[i];
-    if (n.word < 0)
-      states[i] = tree_.node(p, states[size_t(n.left)], n.right >= 0 ? states[size_t(n.right)] : nn::RNNState{});
+    left[i] = ex.nodes[i].word >= 0 ? -1 : ex.nodes[i].left;
+    right[i] = ex.nodes[i].right;
   }
+  tree_.encode_inner(p, left, right, states);
   return states;
 }
 

@@ -80,6 +80,76 @@ inline void gemv_n(int64_t m, int64_t k, float alpha, const float* a, int64_t ld
 }
 
 #ifdef FLARE_GEMV_AVX2
+// gemv_n_multi for NV vectors: two rows of A at a time against every vector.
+template <int NV>
+inline void gemv_n_group(int64_t m, int64_t k, float alpha, const float* a, int64_t lda, const float* x,
+                         int64_t ldx, float beta, float* y, int64_t ldy) {
+  auto put = [&](int v, int64_t i, float d) {
+    float& o = y[v * ldy + i];
+    o = beta == 0.f ? alpha * d : alpha * d + beta * o;
+  };
+  const int64_t kv = k / 8 * 8, rem = k - kv;
+  const __m256i mk = lanes(rem ? rem : 8);
+  int64_t i = 0;
+  for (; i + 2 <= m; i += 2) {
+    const float* r0 = a + i * lda;
+    const float* r1 = r0 + lda;
+    __m256 s0[NV], s1[NV];
+    for (int v = 0; v < NV; ++v) s0[v] = s1[v] = _mm256_setzero_ps();
+    for (int64_t j = 0; j < kv; j += 8) {
+      const __m256 a0 = _mm256_loadu_ps(r0 + j), a1 = _mm256_loadu_ps(r1 + j);
+      for (int v = 0; v < NV; ++v) {
+        const __m256 xv = _mm256_loadu_ps(x + v * ldx + j);
+        s0[v] = _mm256_fmadd_ps(a0, xv, s0[v]);
+        s1[v] = _mm256_fmadd_ps(a1, xv, s1[v]);
+      }
+    }
+    if (rem) {
+      const __m256 a0 = _mm256_maskload_ps(r0 + kv, mk), a1 = _mm256_maskload_ps(r1 + kv, mk);
+      for (int v = 0; v < NV; ++v) {
+        const __m256 xt = _mm256_maskload_ps(x + v * ldx + kv, mk);
+        s0[v] = _mm256_fmadd_ps(a0, xt, s0[v]);
+        s1[v] = _mm256_fmadd_ps(a1, xt, s1[v]);
+      }
+    }
+    for (int v = 0; v < NV; ++v) put(v, i, hsum(s0[v])), put(v, i + 1, hsum(s1[v]));
+  }
+  for (; i < m; ++i) {
+    const float* r0 = a + i * lda;
+    for (int v = 0; v < NV; ++v) {
+      const float* xv = x + v * ldx;
+      __m256 s0 = _mm256_setzero_ps();
+      for (int64_t j = 0; j < kv; j += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + j), _mm256_loadu_ps(xv + j), s0);
+      if (rem) s0 = _mm256_fmadd_ps(_mm256_maskload_ps(r0 + kv, mk), _mm256_maskload_ps(xv + kv, mk), s0);
+      put(v, i, hsum(s0));
+    }
+  }
+}
+#endif
+
+/// gemv_n for nv vectors against one matrix: y_v = alpha * A x_v + beta * y_v with x_v = x +
+/// v * ldx and y_v = y + v * ldy (each contiguous). A is read from memory once for up to four
+/// vectors (a tree level, a small batch) instead of once per vector, and every y_v rounds
+/// exactly as gemv_n(m, k, alpha, a, lda, x_v, beta, y_v, 1) does: the same eight-lane sums.
+inline void gemv_n_multi(int64_t m, int64_t k, float alpha, const float* a, int64_t lda, const float* x,
+                         int64_t ldx, int64_t nv, float beta, float* y, int64_t ldy) {
+#ifdef FLARE_GEMV_AVX2
+  for (int64_t v = 0; v < nv; v += 4) {
+    const float* xv = x + v * ldx;
+    float* yv = y + v * ldy;
+    switch (nv - v < 4 ? nv - v : 4) {
+      case 1: gemv_n(m, k, alpha, a, lda, xv, beta, yv, 1); break;
+      case 2: gemv_n_group<2>(m, k, alpha, a, lda, xv, ldx, beta, yv, ldy); break;
+      case 3: gemv_n_group<3>(m, k, alpha, a, lda, xv, ldx, beta, yv, ldy); break;
+      default: gemv_n_group<4>(m, k, alpha, a, lda, xv, ldx, beta, yv, ldy); break;
+    }
+  }
+#else
+  for (int64_t v = 0; v < nv; ++v) gemv_n(m, k, alpha, a, lda, x + v * ldx, beta, y + v * ldy, 1);
+#endif
+}
+
+#ifdef FLARE_GEMV_AVX2
 // gemv_t over one block of nb <= 8 * V columns held in V registers across all k rows.
 template <int V>
 inline void gemv_t_block(int64_t k, int64_t nb, float alpha, const float* a, int64_t lda, const float* x,
@@ -109,6 +179,63 @@ inline void gemv_t_block(int64_t k, int64_t nb, float alpha, const float* a, int
 }
 #endif
 
+// The wide form of gemv_t (n > 64) for nv vectors x_v = x + v * ldx (elements of stride incx)
+// into y_v = y + v * ldy: four rows of A at a time are added into every y_v, so a block of A is
+// read from memory once and from L1 for the other vectors. Each y_v rounds as it would alone.
+inline void gemv_t_wide(int64_t k, int64_t n, float alpha, const float* a, int64_t lda, const float* x,
+                        int64_t incx, int64_t ldx, int64_t nv, float beta, float* y, int64_t ldy) {
+  for (int64_t v = 0; v < nv; ++v) {
+    float* yv = y + v * ldy;
+    if (beta == 0.f) {
+      for (int64_t j = 0; j < n; ++j) yv[j] = 0.f;
+    } else if (beta != 1.f) {
+      for (int64_t j = 0; j < n; ++j) yv[j] *= beta;
+    }
+  }
+  int64_t i = 0;
+#ifdef FLARE_GEMV_AVX2
+  const int64_t nv8 = n / 8 * 8, rem = n - nv8;
+  const __m256i mk = lanes(rem ? rem : 8);
+  for (; i + 4 <= k; i += 4) {
+    const float* r0 = a + i * lda;
+    const float* r1 = r0 + lda;
+    const float* r2 = r1 + lda;
+    const float* r3 = r2 + lda;
+    for (int64_t v = 0; v < nv; ++v) {
+      const float* xv = x + v * ldx;
+      float* yv = y + v * ldy;
+      const __m256 x0 = _mm256_set1_ps(alpha * xv[i * incx]), x1 = _mm256_set1_ps(alpha * xv[(i + 1) * incx]),
+                   x2 = _mm256_set1_ps(alpha * xv[(i + 2) * incx]), x3 = _mm256_set1_ps(alpha * xv[(i + 3) * incx]);
+      int64_t j = 0;
+      for (; j < nv8; j += 8) {
+        __m256 s = _mm256_loadu_ps(yv + j);
+        s = _mm256_fmadd_ps(x0, _mm256_loadu_ps(r0 + j), s);
+        s = _mm256_fmadd_ps(x1, _mm256_loadu_ps(r1 + j), s);
+        s = _mm256_fmadd_ps(x2, _mm256_loadu_ps(r2 + j), s);
+        s = _mm256_fmadd_ps(x3, _mm256_loadu_ps(r3 + j), s);
+        _mm256_storeu_ps(yv + j, s);
+      }
+      if (rem) {
+        __m256 s = _mm256_maskload_ps(yv + j, mk);
+        s = _mm256_fmadd_ps(x0, _mm256_maskload_ps(r0 + j, mk), s);
+        s = _mm256_fmadd_ps(x1, _mm256_maskload_ps(r1 + j, mk), s);
+        s = _mm256_fmadd_ps(x2, _mm256_maskload_ps(r2 + j, mk), s);
+        s = _mm256_fmadd_ps(x3, _mm256_maskload_ps(r3 + j, mk), s);
+        _mm256_maskstore_ps(yv + j, mk, s);
+      }
+    }
+  }
+#endif
+  for (; i < k; ++i) {
+    const float* row = a + i * lda;
+    for (int64_t v = 0; v < nv; ++v) {
+      const float xi = alpha * x[v * ldx + i * incx];
+      float* yv = y + v * ldy;
+      for (int64_t j = 0; j < n; ++j) yv[j] = __builtin_fmaf(xi, row[j], yv[j]);
+    }
+  }
+}
+
 /// y (n, contiguous) = alpha * A^T x + beta * y; A is k x n with rows of stride lda, x of
 /// stride incx. Up to 64 columns stay in registers across all rows; wider ones are read four
 /// rows at a time into y (which stays in L1).
@@ -129,46 +256,18 @@ inline void gemv_t(int64_t k, int64_t n, float alpha, const float* a, int64_t ld
     }
   }
 #endif
-  if (beta == 0.f) {
-    for (int64_t j = 0; j < n; ++j) y[j] = 0.f;
-  } else if (beta != 1.f) {
-    for (int64_t j = 0; j < n; ++j) y[j] *= beta;
-  }
-  int64_t i = 0;
+  gemv_t_wide(k, n, alpha, a, lda, x, incx, 0, 1, beta, y, 0);
+}
+
+/// gemv_t for nv vectors against one matrix: y_v = alpha * A^T x_v + beta * y_v with x_v = x +
+/// v * ldx (contiguous) and y_v = y + v * ldy, each rounding exactly as gemv_t would alone. Wide
+/// matrices (n > 64) are read once for all the vectors; narrow ones fit in cache anyway.
+inline void gemv_t_multi(int64_t k, int64_t n, float alpha, const float* a, int64_t lda, const float* x,
+                         int64_t ldx, int64_t nv, float beta, float* y, int64_t ldy) {
 #ifdef FLARE_GEMV_AVX2
-  const int64_t nv = n / 8 * 8, rem = n - nv;
-  const __m256i mk = lanes(rem ? rem : 8);
-  for (; i + 4 <= k; i += 4) {
-    const __m256 x0 = _mm256_set1_ps(alpha * x[i * incx]), x1 = _mm256_set1_ps(alpha * x[(i + 1) * incx]),
-                 x2 = _mm256_set1_ps(alpha * x[(i + 2) * incx]), x3 = _mm256_set1_ps(alpha * x[(i + 3) * incx]);
-    const float* r0 = a + i * lda;
-    const float* r1 = r0 + lda;
-    const float* r2 = r1 + lda;
-    const float* r3 = r2 + lda;
-    int64_t j = 0;
-    for (; j < nv; j += 8) {
-      __m256 s = _mm256_loadu_ps(y + j);
-      s = _mm256_fmadd_ps(x0, _mm256_loadu_ps(r0 + j), s);
-      s = _mm256_fmadd_ps(x1, _mm256_loadu_ps(r1 + j), s);
-      s = _mm256_fmadd_ps(x2, _mm256_loadu_ps(r2 + j), s);
-      s = _mm256_fmadd_ps(x3, _mm256_loadu_ps(r3 + j), s);
-      _mm256_storeu_ps(y + j, s);
-    }
-    if (rem) {
-      __m256 s = _mm256_maskload_ps(y + j, mk);
-      s = _mm256_fmadd_ps(x0, _mm256_maskload_ps(r0 + j, mk), s);
-      s = _mm256_fmadd_ps(x1, _mm256_maskload_ps(r1 + j, mk), s);
-      s = _mm256_fmadd_ps(x2, _mm256_maskload_ps(r2 + j, mk), s);
-      s = _mm256_fmadd_ps(x3, _mm256_maskload_ps(r3 + j, mk), s);
-      _mm256_maskstore_ps(y + j, mk, s);
-    }
-  }
+  if (n > 64) return gemv_t_wide(k, n, alpha, a, lda, x, 1, ldx, nv, beta, y, ldy);
 #endif
-  for (; i < k; ++i) {
-    const float xi = alpha * x[i * incx];
-    const float* row = a + i * lda;
-    for (int64_t j = 0; j < n; ++j) y[j] += xi * row[j];
-  }
+  for (int64_t v = 0; v < nv; ++v) gemv_t(k, n, alpha, a, lda, x + v * ldx, 1, beta, y + v * ldy);
 }
 
 /// c (m x n, rows of stride ldc) += alpha * a b^T, a of stride inca, b contiguous: the weight

@@ -12,6 +12,9 @@ namespace {
 // Above this many matrix elements gemv_t goes to BLAS (whose kernel reads a tall matrix in one
 // pass where cpu::gemv_t makes a pass per 64-column block).
 constexpr int64_t kOwnGemvT = 128 * 1024;
+// Up to this many vectors against one matrix go to the multi-vector kernels of cpu_gemv.h,
+// which read the matrix once; more go to BLAS's gemm, whose packing then pays for itself.
+constexpr int64_t kFewVectors = 8;
 
 CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
 
@@ -64,6 +67,21 @@ void gemm_t(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T*
     } else if (k == 1 && beta == T(1) && (tb ? ldb == 1 : true)) {
       // c += alpha * a b^T, b contiguous
       cpu::ger(m, n, alpha, a, ta ? 1 : lda, b, c, ldc);
+      return;
+    } else if (m <= kFewVectors && !ta && tb) {
+      // C [m,n] = A [m,k] B^T: a few vectors (rows of A) against one matrix B [n,k], as from a
+      // level of a tree or a small batch; B is read once, and each row rounds as gemv_n's.
+      cpu::gemv_n_multi(n, k, alpha, b, ldb, a, lda, m, beta, c, ldc);
+      return;
+    } else if (m <= kFewVectors && !ta && !tb && k * n <= kOwnGemvT) {
+      // C [m,n] = A [m,k] B: row i is B^T a_i, gemv_t of a few vectors against B [k,n].
+      cpu::gemv_t_multi(k, n, alpha, b, ldb, a, lda, m, beta, c, ldc);
+      return;
+    } else if (k <= kFewVectors && ta && !tb && beta == T(1) && m * n <= kOwnGemvT) {
+      // C [m,n] += A^T B, A [k,m], B [k,n]: k rank-1 terms, as k ger() calls (and so as the
+      // deferred ger_batched of the same terms) round them. Only while C stays in cache: each
+      // term is a pass over it.
+      for (int64_t t = 0; t < k; ++t) cpu::ger(m, n, alpha, a + t * lda, 1, b + t * ldb, c, ldc);
       return;
     }
   }

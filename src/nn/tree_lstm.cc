@@ -1,5 +1,6 @@
 #include "flare/nn/tree_lstm.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "flare/error.h"
@@ -66,6 +67,28 @@ RNNState TreeLSTM::node(const Params& p, const RNNState& left, const RNNState& r
   return {lstm_output(a, c, L), c};
 }
 
+std::vector<RNNState> TreeLSTM::nodes(const Params& p, const std::vector<RNNState>& lefts,
+                                      const std::vector<RNNState>& rights) const {
+  if (lefts.size() != rights.size())
+    throw Error("TreeLSTM " + path() + ": nodes() got " + std::to_string(lefts.size()) + " left and " +
+                std::to_string(rights.size()) + " right children");
+  if (lefts.size() == 1) return {node(p, lefts[0], rights[0])};
+  std::vector<Expr> hl, cl, hr, cr;
+  for (size_t k = 0; k < lefts.size(); ++k) {
+    if (!lefts[k].h.valid() || !rights[k].h.valid())
+      throw Error("TreeLSTM " + path() + ": nodes() takes binary nodes; node " + std::to_string(k) +
+                  " is missing a child (run it with node())");
+    hl.push_back(lefts[k].h), cl.push_back(lefts[k].c);
+    hr.push_back(rights[k].h), cr.push_back(rights[k].c);
+  }
+  const RNNState all = node(p, {concat_batch(hl), concat_batch(cl)}, {concat_batch(hr), concat_batch(cr)});
+  std::vector<RNNState> out;
+  out.reserve(lefts.size());
+  for (size_t k = 0; k < lefts.size(); ++k)
+    out.push_back({pick_batch(all.h, int64_t(k)), pick_batch(all.c, int64_t(k))});
+  return out;
+}
+
 RNNState TreeLSTM::node(const RNNState& left, const RNNState& right) const {
   if (!left.h.valid() && !right.h.valid())
     throw Error("TreeLSTM " + path() + ": node() needs at least one child state");
@@ -73,33 +96,74 @@ RNNState TreeLSTM::node(const RNNState& left, const RNNState& right) const {
   return node(bind(g), left, right);
 }
 
+void TreeLSTM::encode_inner(const Params& p, const std::vector<int32_t>& left, const std::vector<int32_t>& right,
+                            std::vector<RNNState>& states) const {
+  const size_t n = left.size();
+  if (right.size() != n || states.size() != n)
+    throw Error("TreeLSTM " + path() + ": encode_inner got " + std::to_string(n) + " left, " +
+                std::to_string(right.size()) + " right children and " + std::to_string(states.size()) + " states");
+  for (size_t i = 0; i < n; ++i)
+    if (left[i] >= 0 && (size_t(left[i]) >= i || right[i] >= int32_t(i)))
+      throw Error("TreeLSTM " + path() + ": node " + std::to_string(i) + "'s children must come before it");
+  auto child = [&](int32_t k) { return k >= 0 ? states[size_t(k)] : RNNState{}; };
+  if (!batch_leaves(p.b.graph())) {
+    for (size_t i = 0; i < n; ++i)
+      if (left[i] >= 0) states[i] = node(p, states[size_t(left[i])], child(right[i]));
+    return;
+  }
+  std::vector<int32_t> level(n, 0);
+  int32_t top = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (left[i] < 0) continue;
+    level[i] = 1 + std::max(level[size_t(left[i])], right[i] >= 0 ? level[size_t(right[i])] : 0);
+    top = std::max(top, level[i]);
+  }
+  std::vector<size_t> binary;
+  std::vector<RNNState> lefts, rights;
+  for (int32_t l = 1; l <= top; ++l) {
+    binary.clear(), lefts.clear(), rights.clear();
+    for (size_t i = 0; i < n; ++i) {
+      if (level[i] != l || left[i] < 0) continue;
+      if (right[i] < 0) {
+        states[i] = node(p, states[size_t(left[i])], RNNState{});
+        continue;
+      }
+      binary.push_back(i);
+      lefts.push_back(states[size_t(left[i])]);
+      rights.push_back(states[size_t(right[i])]);
+    }
+    if (binary.empty()) continue;
+    const std::vector<RNNState> done = nodes(p, lefts, rights);
+    for (size_t k = 0; k < binary.size(); ++k) states[binary[k]] = done[k];
+  }
+}
+
 std::vector<RNNState> TreeLSTM::encode(Graph& g, const io::Tree& tree,
                                        const std::function<Expr(const io::Tree& leaf)>& embed) const {
   Params p = bind(g);
-  std::vector<const io::Tree*> order = tree.post_order();
-  std::unordered_map<const io::Tree*, size_t> at;
+  const std::vector<const io::Tree*> order = tree.post_order();
+  std::unordered_map<const io::Tree*, int32_t> at;
   at.reserve(order.size());
-  std::vector<RNNState> states;
-  states.reserve(order.size());
-  // Eagerly, the leaves first, as one batch (see leaves()).
-  std::vector<RNNState> batched;
-  if (batch_leaves(g)) {
-    std::vector<Expr> xs;
-    for (const io::Tree* t : order)
-      if (t->is_leaf()) xs.push_back(embed(*t));
-    batched = leaves(p, concat_batch(xs));
-  }
-  size_t next_leaf = 0;
-  for (const io::Tree* t : order) {
+  std::vector<int32_t> left(order.size(), -1), right(order.size(), -1);
+  std::vector<Expr> xs;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const io::Tree* t = order[i];
+    at.emplace(t, int32_t(i));
     if (t->is_leaf()) {
-      states.push_back(batched.empty() ? leaf(p, embed(*t)) : batched[next_leaf++]);
-    } else {
-      const RNNState& l = states[at.at(&t->children[0])];
-      RNNState r = t->children.size() > 1 ? states[at.at(&t->children[1])] : RNNState{};
-      states.push_back(node(p, l, r));
+      xs.push_back(embed(*t));
+      continue;
     }
-    at.emplace(t, states.size() - 1);
+    left[i] = at.at(&t->children[0]);
+    if (t->children.size() > 1) right[i] = at.at(&t->children[1]);
   }
+  // Eagerly, the leaves first, as one batch (see leaves()).
+  std::vector<RNNState> states(order.size());
+  const std::vector<RNNState> leaf_states =
+      batch_leaves(g) ? leaves(p, concat_batch(xs)) : std::vector<RNNState>{};
+  size_t k = 0;
+  for (size_t i = 0; i < order.size(); ++i)
+    if (left[i] < 0) states[i] = leaf_states.empty() ? leaf(p, xs[k++]) : leaf_states[k++];
+  encode_inner(p, left, right, states);
   return states;
 }
 

@@ -95,19 +95,23 @@ void matmul_fwd(const Ctx& c) {
 // The product W x (argument w times argument w + 1) in backward: when W is a parameter matrix
 // and x one vector, dW's rank-1 term is deferred (ops/deferred_ger.h) and mm_backward computes
 // only dx; otherwise pending terms of parameter gradients it writes are applied first.
-// Whether the product's dW term is a deferrable rank-1 term: W a trainable float32 parameter
-// matrix, one example, one column. The single rule for the op and the static planner.
+// Whether the product's dW term is deferrable as rank-1 terms: W a trainable float32 parameter
+// matrix times one column per example, for one example or a few (the nodes of one tree level,
+// TreeLSTM::nodes) that share W; a larger batch is one gemm, which BLAS does better. The
+// single rule for the op and the static planner.
+constexpr int64_t kDeferredBatch = 8;
 bool rank1_weight_grad(const MM& p, const Node& w, DType t) {
-  return p.by == 1 && p.n == 1 && p.m > 1 && p.k > 1 && w.shape.nd() == 2 && w.op == OpId::Param &&
-         w.needs_grad && t == DType::f32;
+  return p.n == 1 && p.ba == 1 && p.bb == p.by && p.by <= kDeferredBatch && p.m > 1 && p.k > 1 &&
+         w.shape.nd() == 2 && w.op == OpId::Param && w.needs_grad && t == DType::f32;
 }
 
 void product_bwd(const Ctx& c, int w, const MM& p) {
   void* dw = c.dx(w);
   void* dx = c.dx(w + 1);
   if (dw && rank1_weight_grad(p, c.arg(w), c.t()) && can_defer_ger(c, w)) {
-    // Exactly what mm_backward's gemm would do: dW[m,k] += dy x^T, a rank-1 ger.
-    defer_ger(c, dw, p.m, p.k, c.dy(), c.x(w + 1));
+    // Exactly what mm_backward's gemm would do: dW[m,k] += dy x^T, a rank-1 ger per example.
+    for (int64_t i = 0; i < p.by; ++i)
+      defer_ger(c, dw, p.m, p.k, offset(c.dy(), i * p.m, c.t()), offset(c.x(w + 1), i * p.k, c.t()));
     dw = nullptr;
   } else if (dw && c.arg(w).op == OpId::Param) {
     flush_deferred(dw);

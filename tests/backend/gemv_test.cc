@@ -1,7 +1,7 @@
 // The CPU backend's float matrix-vector and rank-1 paths (its own kernels for most shapes, BLAS
 // for tall transposed ones) against double-precision references, over shapes with every kind of
-// tail (rows and columns not multiples of 4, 8, 16 or 64), and ger_batched against the rank-1
-// calls it replaces, bit for bit.
+// tail (rows and columns not multiples of 4, 8, 16 or 64), ger_batched against the rank-1
+// calls it replaces, and the few-vector products against the one-vector ones, bit for bit.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -106,6 +106,76 @@ TEST(CpuGemv, RankOneUpdateAndItsBatchedFormAreBitIdentical) {
         e.add(one_by_one[size_t(i * k + j)], want, scale);
       }
     EXPECT_LT(e.worst, 1e-6);
+  }
+}
+
+// A few vectors against one matrix (a tree level, a small batch): gemm shapes that the CPU
+// backend sends to its multi-vector kernels. Each vector must come out exactly as a
+// matrix-vector product of it alone would (so batching a level changes no forward bits), and
+// the weight-gradient form exactly as its rank-1 terms one after another would.
+TEST(CpuGemv, FewVectorsAgainstOneMatrixRoundAsOneByOne) {
+  Backend& be = backend(Device::cpu());
+  std::mt19937 gen(13);
+  for (const auto& s : kShapes) {
+    const int64_t m = s[0], k = s[1];
+    if (m == 1 || k == 1) continue;  // vector-vector shapes take other paths
+    for (int64_t nv : {2, 3, 4, 5, 8}) {
+      SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(k) + ", " + std::to_string(nv) + " vectors");
+      const std::vector<float> A = random_vector(size_t(m * k), gen), X = random_vector(size_t(nv * k), gen),
+                               U = random_vector(size_t(nv * m), gen), y0 = random_vector(size_t(nv * m), gen),
+                               z0 = random_vector(size_t(nv * k), gen);
+      for (double beta : {0.0, 1.0, 0.5}) {
+        // Y [nv,m] = 0.75 X [nv,k] A^T + beta Y: row v is A x_v.
+        std::vector<float> Y = y0, one = y0;
+        be.gemm(DType::f32, false, true, nv, m, k, 0.75, X.data(), k, A.data(), k, beta, Y.data(), m);
+        for (int64_t v = 0; v < nv; ++v)
+          be.gemm(DType::f32, false, false, m, 1, k, 0.75, A.data(), k, X.data() + v * k, 1, beta,
+                  one.data() + v * m, 1);
+        EXPECT_EQ(std::memcmp(Y.data(), one.data(), Y.size() * sizeof(float)), 0) << "X A^T, beta " << beta;
+        // Z [nv,k] = 0.75 U [nv,m] A + beta Z: row v is A^T u_v.
+        std::vector<float> Z = z0, zone = z0;
+        be.gemm(DType::f32, false, false, nv, k, m, 0.75, U.data(), m, A.data(), k, beta, Z.data(), k);
+        for (int64_t v = 0; v < nv; ++v)
+          be.gemm(DType::f32, true, false, k, 1, m, 0.75, A.data(), k, U.data() + v * m, 1, beta,
+                  zone.data() + v * k, 1);
+        Err e;
+        for (int64_t v = 0; v < nv; ++v)
+          for (int64_t j = 0; j < k; ++j) {
+            double want = beta * z0[size_t(v * k + j)], scale = std::fabs(want);
+            for (int64_t i = 0; i < m; ++i) {
+              const double t = 0.75 * double(A[size_t(i * k + j)]) * U[size_t(v * m + i)];
+              want += t, scale += std::fabs(t);
+            }
+            e.add(Z[size_t(v * k + j)], want, scale);
+          }
+        EXPECT_LT(e.worst, 1e-6) << "U A, beta " << beta;
+        // Where the single-vector product is this library's own kernel (not BLAS), bit for bit.
+        if (m * k <= 128 * 1024) {
+          EXPECT_EQ(std::memcmp(Z.data(), zone.data(), Z.size() * sizeof(float)), 0) << "U A, beta " << beta;
+        }
+      }
+      // dA [m,k] += 0.5 U^T [m,nv] X [nv,k]: nv rank-1 terms, as nv rank-1 calls round them.
+      const std::vector<float> c0 = random_vector(size_t(m * k), gen);
+      std::vector<float> C = c0, terms = c0;
+      be.gemm(DType::f32, true, false, m, k, nv, 0.5, U.data(), m, X.data(), k, 1.0, C.data(), k);
+      for (int64_t v = 0; v < nv; ++v)
+        be.gemm(DType::f32, false, true, m, k, 1, 0.5, U.data() + v * m, 1, X.data() + v * k, 1, 1.0,
+                terms.data(), k);
+      Err e;
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < k; ++j) {
+          double want = c0[size_t(i * k + j)], scale = std::fabs(want);
+          for (int64_t v = 0; v < nv; ++v) {
+            const double t = 0.5 * double(U[size_t(v * m + i)]) * X[size_t(v * k + j)];
+            want += t, scale += std::fabs(t);
+          }
+          e.add(C[size_t(i * k + j)], want, scale);
+        }
+      EXPECT_LT(e.worst, 1e-6) << "U^T X";
+      if (m * k <= 128 * 1024) {
+        EXPECT_EQ(std::memcmp(C.data(), terms.data(), C.size() * sizeof(float)), 0) << "U^T X";
+      }
+    }
   }
 }
 

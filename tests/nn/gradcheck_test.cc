@@ -162,5 +162,29 @@ TEST(NNGradcheck, TreeLSTMLeavesAsOneBatch) {
   EXPECT_GRADS_OK(r);
 }
 
+// Binary nodes of one level as one batch (what encode() does eagerly), read back with
+// pick_batch.
+TEST(NNGradcheck, TreeLSTMNodesAsOneBatch) {
+  Model m(DType::f64);
+  Inputs in;
+  TreeLSTM tree(m, 3, 2);
+  std::vector<Parameter*> x;
+  for (int i = 0; i < 6; ++i) x.push_back(&in.add("x" + std::to_string(i), 30 + i, Shape{3}));
+  auto r = check_gradients(m, [&](Graph& g) {
+    TreeLSTM::Params p = tree.bind(g);
+    std::vector<RNNState> l;
+    for (Parameter* xi : x) l.push_back(tree.leaf(p, g.param(*xi)));
+    std::vector<RNNState> level = tree.nodes(p, {l[0], l[2], l[4]}, {l[1], l[3], l[5]});
+    RNNState root = tree.node(p, level[0], tree.nodes(p, {level[1]}, {level[2]})[0]);
+    return std::vector<Expr>{root.h, root.c, level[2].h};
+  }, in.all);
+  EXPECT_GRADS_OK(r);
+  Graph g;
+  TreeLSTM::Params p = tree.bind(g);
+  RNNState a = tree.leaf(p, g.param(*x[0]));
+  EXPECT_THROW(tree.nodes(p, {a, a}, {a}), Error);
+  EXPECT_THROW(tree.nodes(p, {a, a}, {a, RNNState{}}), Error);
+}
+
 }  // namespace
 }  // namespace flare::nn

@@ -48,10 +48,24 @@ class TreeLSTM : public Module {
   /// An inner node from its children's states [hidden]xB. An invalid child state counts as
   /// zeros (a unary node passes its child as `left` and {} as `right`); not both.
   RNNState node(const Params& p, const RNNState& left, const RNNState& right) const;
+  /// Many binary nodes as one batch (children's states lefts[k], rights[k], each [hidden]x1):
+  /// one matrix product per child side and one of each gate op for all of them, read back with
+  /// pick_batch. Nodes of one tree whose children are ready at the same time (a level) run this
+  /// way eagerly; see encode().
+  std::vector<RNNState> nodes(const Params& p, const std::vector<RNNState>& lefts,
+                              const std::vector<RNNState>& rights) const;
   /// The same, binding the parameters on each call.
   RNNState leaf(const Expr& x) const { return leaf(bind(x.graph()), x); }
   RNNState node(const RNNState& left, const RNNState& right) const;
 
+  /// The inner nodes of one tree, given by their children: node i is a leaf when left[i] < 0
+  /// (states[i] already holds its state), else an inner node with children left[i] and right[i]
+  /// (right[i] < 0 for a unary node), both earlier than i. Fills states[i] for every inner node.
+  /// Where leaves run as one batch (batch_leaves(g)), nodes run level by level: a node's level is
+  /// one more than its children's highest, and each level's binary nodes are one batch (nodes()).
+  /// Under an executor that batches across examples they run one by one, to be merged there.
+  void encode_inner(const Params& p, const std::vector<int32_t>& left, const std::vector<int32_t>& right,
+                    std::vector<RNNState>& states) const;
   /// Encodes a tree bottom-up: `embed(leaf_node)` gives each leaf's input. Returns every node's
   /// state in tree.post_order() order (the root last). Unary nodes are nodes with one child.
   std::vector<RNNState> encode(Graph& g, const io::Tree& tree,
