@@ -2,7 +2,9 @@
 // bandwidth. Measures, on arrays of the table's size: memset, copy and a STREAM-style triad
 // (the machine's bandwidth), then flare's fused Adam update (step_and_zero_grad: reads w, g, m,
 // v and writes all four, 32 bytes per element) and step() + zero_grad() (28 bytes, then a
-// separate zeroing pass), as bytes moved per second. Prints one JSON line.
+// separate zeroing pass), as bytes moved per second, and the update of a table whose gradient
+// came through lookups of 20 rows (row gradients: w, m and v streamed, 24 bytes per element).
+// Prints one JSON line.
 //
 //   bench_update_bandwidth [--rows 18281] [--dim 128] [--reps 20] [--plain-first]
 //
@@ -84,6 +86,22 @@ int main(int argc, char** argv) {
   auto time_fused = [&] {
     return best_of_prepared(reps, fill_grad, [&] { fused.step_and_zero_grad(); });
   };
+  // The same dense update of a table whose gradient came through lookups of a sentence's worth
+  // of rows (Parameter::row_gradients): the kernel streams w, m and v and reads the gradient of
+  // the touched rows only.
+  flare::Parameter rows_table("rows_table", flare::Tensor::full(flare::Shape{rows, dim}, 0.01));
+  rows_table.set_row_gradients(true);
+  flare::optim::Adam rows_adam({&rows_table});
+  std::vector<int32_t> touched;
+  for (int64_t r = 0; r < 20 && r < rows; ++r) touched.push_back(int32_t(r * (rows / 20)));
+  auto mark_rows = [&] {
+    float* g = static_cast<float*>(rows_table.grad().data());
+    for (int32_t r : touched) std::fill_n(g + int64_t(r) * dim, dim, 1e-3f);
+    rows_table.mark_rows(touched.data(), int64_t(touched.size()));
+  };
+  mark_rows();
+  rows_adam.step_and_zero_grad();  // state allocated and touched
+  const double t_rows = best_of_prepared(reps, mark_rows, [&] { rows_adam.step_and_zero_grad(); });
   auto time_plain = [&] {
     return best_of_prepared(reps, fill_grad, [&] {
       plain.step();
@@ -114,6 +132,8 @@ int main(int argc, char** argv) {
                               {"triad_traffic_gb_per_s", 4 * mb / t_triad * gbps},
                               {"adam_fused_ms", t_fused * 1e3},
                               {"adam_fused_gb_per_s", 8 * mb / t_fused * gbps},
+                              {"adam_row_gradients_ms", t_rows * 1e3},
+                              {"adam_row_gradients_gb_per_s", 6 * mb / t_rows * gbps},
                               {"adam_step_then_zero_ms", t_plain * 1e3},
                               {"adam_step_then_zero_gb_per_s", 8 * mb / t_plain * gbps}});
   return 0;
