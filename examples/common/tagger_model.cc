@@ -104,31 +104,70 @@ TaggerModel::TaggerModel(nn::Model& m, const TaggerVocabs& v, const TaggerConfig
   close_scope();
 }
 
-Expr TaggerModel::word_vector(Graph& g, const Expr& table, const Expr& char_table, const TaggedExample& ex,
-                              size_t t) const {
-  if (ex.words[t] >= 0) return lookup(table, ex.words[t]);
-  std::vector<Expr> xs;
-  xs.reserve(ex.chars[t].size());
-  for (int32_t ch : ex.chars[t]) xs.push_back(lookup(char_table, ch));
-  return concat({nn::run(*char_fwd_, xs).final.h, nn::run(*char_bwd_, xs, {}, true).final.h});
+std::vector<Expr> TaggerModel::char_vectors(const Expr& char_table, const TaggedExample& ex,
+                                            const std::vector<size_t>& positions) const {
+  std::vector<Expr> out;
+  out.reserve(positions.size());
+  if (char_table.graph().batches_examples()) {
+    // Under the auto-batcher, one char BiLSTM per word: it merges them across sentences.
+    for (size_t t : positions) {
+      std::vector<Expr> xs;
+      xs.reserve(ex.chars[t].size());
+      for (int32_t ch : ex.chars[t]) xs.push_back(lookup(char_table, ch));
+      out.push_back(concat({nn::run(*char_fwd_, xs).final.h, nn::run(*char_bwd_, xs, {}, true).final.h}));
+    }
+    return out;
+  }
+  // Eagerly, all of them as one batch that shrinks as words end (nn::run_packed), longest word
+  // first: a step per character position instead of one per character, as PyTorch's version
+  // packs them.
+  std::vector<size_t> order(positions);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return ex.chars[a].size() > ex.chars[b].size(); });
+  std::vector<int64_t> lengths;
+  lengths.reserve(order.size());
+  for (size_t t : order) lengths.push_back(int64_t(ex.chars[t].size()));
+  std::vector<int32_t> ids;
+  auto inputs = [&](bool reverse) {
+    return [&, reverse](int64_t step, int64_t batch) {
+      ids.clear();
+      for (int64_t k = 0; k < batch; ++k) {
+        const std::vector<int32_t>& cs = ex.chars[order[size_t(k)]];
+        ids.push_back(cs[reverse ? cs.size() - 1 - size_t(step) : size_t(step)]);
+      }
+      return lookup(char_table, ids);
+    };
+  };
+  const std::vector<nn::RNNState> fwd = nn::run_packed(*char_fwd_, lengths, inputs(false));
+  const std::vector<nn::RNNState> bwd = nn::run_packed(*char_bwd_, lengths, inputs(true));
+  std::vector<Expr> at_position(ex.chars.size());
+  for (size_t k = 0; k < order.size(); ++k) at_position[order[k]] = concat({fwd[k].h, bwd[k].h});
+  for (size_t t : positions) out.push_back(at_position[t]);
+  return out;
+}
+
+std::vector<Expr> TaggerModel::word_vectors(Graph& g, const TaggedExample& ex) const {
+  const Expr table = g.param(embed_.table());
+  std::vector<Expr> xs(ex.words.size());
+  std::vector<size_t> rare;
+  for (size_t t = 0; t < ex.words.size(); ++t) {
+    if (ex.words[t] >= 0)
+      xs[t] = lookup(table, ex.words[t]);
+    else
+      rare.push_back(t);
+  }
+  if (!rare.empty()) {
+    if (!char_embed_) throw Error("TaggerModel: position " + std::to_string(rare[0] + 1) + " has no word id");
+    const std::vector<Expr> cv = char_vectors(g.param(char_embed_->table()), ex, rare);
+    for (size_t k = 0; k < rare.size(); ++k) xs[rare[k]] = cv[k];
+  }
+  return xs;
 }
 
 Expr TaggerModel::scores(Graph& g, const TaggedExample& ex) const {
   if (ex.words.empty()) throw Error("TaggerModel: an empty sentence");
-  const Expr table = g.param(embed_.table());
-  Expr char_table;
-  if (char_embed_) {
-    for (int32_t w : ex.words)
-      if (w < 0) {
-        char_table = g.param(char_embed_->table());
-        break;
-      }
-  }
-  std::vector<Expr> xs;
-  xs.reserve(ex.words.size());
-  for (size_t t = 0; t < ex.words.size(); ++t) xs.push_back(word_vector(g, table, char_table, ex, t));
   // Every position through the MLP at once: rows of one matrix.
-  const Expr H = stack_rows(rnn_(xs).outputs);
+  const Expr H = stack_rows(rnn_(word_vectors(g, ex)).outputs);
   return linear_rows(out_, tanh(linear_rows(hidden_, H)));
 }
 

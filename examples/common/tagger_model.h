@@ -71,7 +71,12 @@ class TaggerModel : public nn::Module {
   const TaggerConfig& config() const { return c_; }
 
  private:
-  Expr word_vector(Graph& g, const Expr& table, const Expr& char_table, const TaggedExample& ex, size_t t) const;
+  /// One vector per position: the word's embedding, or for a rare word its char BiLSTM's final
+  /// states.
+  std::vector<Expr> word_vectors(Graph& g, const TaggedExample& ex) const;
+  /// The char BiLSTM's [fwd; bwd] final states of each rare word at `positions` of ex.
+  std::vector<Expr> char_vectors(const Expr& char_table, const TaggedExample& ex,
+                                 const std::vector<size_t>& positions) const;
 
   TaggerConfig c_;
   nn::Embedding embed_;

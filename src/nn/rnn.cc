@@ -36,6 +36,40 @@ SequenceResult run(const RecurrentCell& cell, const std::vector<Expr>& xs, const
   return r;
 }
 
+std::vector<RNNState> run_packed(const RecurrentCell& cell, const std::vector<int64_t>& lengths,
+                                 const std::function<Expr(int64_t t, int64_t batch)>& step_input) {
+  const std::string who = "run_packed " + cell.path();
+  if (lengths.empty()) throw Error(who + ": no sequences");
+  for (size_t k = 0; k < lengths.size(); ++k) {
+    if (lengths[k] < 1)
+      throw Error(who + ": sequence " + std::to_string(k) + " has length " + std::to_string(lengths[k]));
+    if (k > 0 && lengths[k] > lengths[k - 1])
+      throw Error(who + ": lengths must be longest first; sequence " + std::to_string(k) + " (" +
+                  std::to_string(lengths[k]) + ") follows one of " + std::to_string(lengths[k - 1]));
+  }
+  std::vector<RNNState> final(lengths.size());
+  int64_t b = int64_t(lengths.size());
+  CellParams p;
+  RNNState s;
+  for (int64_t t = 0; t < lengths[0]; ++t) {
+    while (lengths[size_t(b - 1)] <= t) --b;  // those that ended are at the back
+    if (t > 0 && b < s.h.shape().batch()) {
+      s.h = slice_batch(s.h, 0, b);
+      if (s.c.valid()) s.c = slice_batch(s.c, 0, b);
+    }
+    const Expr x = step_input(t, b);
+    if (!x.valid() || x.shape().batch() != b)
+      throw Error(who + ": step " + std::to_string(t) + " needs an input of batch " + std::to_string(b) +
+                  (x.valid() ? ", got " + x.shape().str() : ", got an empty Expr"));
+    if (t == 0) p = cell.bind(x.graph());
+    s = cell.step(p, x, s);
+    // The sequences that end here are the last ones of this step's batch.
+    for (int64_t k = b; k-- > 0 && lengths[size_t(k)] == t + 1;)
+      final[size_t(k)] = b == 1 ? s : RNNState{pick_batch(s.h, k), s.c.valid() ? pick_batch(s.c, k) : Expr()};
+  }
+  return final;
+}
+
 RNN::RNN(Model& m, int64_t input_dim, int64_t hidden_dim, const RNNOptions& o, const std::string& name)
     : Module(m, name), opt_(o), hidden_(hidden_dim) {
   if (o.layers < 1) throw Error("RNN " + path() + ": needs at least one layer; got " + std::to_string(o.layers));

@@ -3,6 +3,7 @@
 /// bidirectional network (RNN). A sequence is one Expr per position, each [in]xB for a batch of
 /// B equal-length sequences.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,17 @@ struct SequenceResult {
 /// Throws flare::Error for an empty sequence.
 SequenceResult run(const RecurrentCell& cell, const std::vector<Expr>& xs,
                    const RNNState& init = {}, bool reverse = false);
+
+/// Sequences of different lengths as one batch that shrinks as they end (PyTorch's packed
+/// sequences): `lengths` holds each sequence's length, longest first (non-increasing, each at
+/// least 1), and step_input(t, b) returns step t's input [in]xb for the b sequences longer than
+/// t, in that order (a reversed direction feeds each sequence from its last position). Step t
+/// is one cell step of batch b, so the words of a sentence, say, cost one step per character
+/// position instead of one per character. Returns each sequence's state after its own last
+/// step, as batch-1 states in the order of `lengths`. Throws flare::Error for bad lengths or a
+/// step input of the wrong batch.
+std::vector<RNNState> run_packed(const RecurrentCell& cell, const std::vector<int64_t>& lengths,
+                                 const std::function<Expr(int64_t t, int64_t batch)>& step_input);
 
 enum class CellType { lstm, gru };
 enum class Direction { forward, reverse, bidirectional };
