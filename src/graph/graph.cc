@@ -189,7 +189,8 @@ Expr Graph::add(OpId op, const Expr* args, uint32_t nargs, const Attrs& attrs) {
     Node* a = &nodes_[args[i].id_];
     needs_grad |= a->needs_grad;
     ptrs[i] = a;
-    if (a->op == OpId::Param && a->needs_grad && a->attrs.param->tracks_rows() && !(op == OpId::Lookup && i == 0))
+    if (a->op == OpId::Param && a->needs_grad && a->attrs.param && a->attrs.param->tracks_rows() &&
+        !(op == OpId::Lookup && i == 0))
       used_whole(*a->attrs.param, op);
   }
   if (nargs) t = ptrs[0]->dtype;
