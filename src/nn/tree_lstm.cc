@@ -72,6 +72,7 @@ std::vector<RNNState> TreeLSTM::nodes(const Params& p, const std::vector<RNNStat
   if (lefts.size() != rights.size())
     throw Error("TreeLSTM " + path() + ": nodes() got " + std::to_string(lefts.size()) + " left and " +
                 std::to_string(rights.size()) + " right children");
+  if (lefts.empty()) return {};
   if (lefts.size() == 1) return {node(p, lefts[0], rights[0])};
   std::vector<Expr> hl, cl, hr, cr;
   for (size_t k = 0; k < lefts.size(); ++k) {
