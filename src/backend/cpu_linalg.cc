@@ -15,6 +15,9 @@ constexpr int64_t kOwnGemvT = 128 * 1024;
 // Up to this many vectors against one matrix go to the multi-vector kernels of cpu_gemv.h,
 // which read the matrix once; more go to BLAS's gemm, whose packing then pays for itself.
 constexpr int64_t kFewVectors = 8;
+// The transposed form (A^T x for each vector) keeps its edge over gemm to fewer vectors: at 8
+// OpenBLAS was faster again for a 640x128 matrix (bench: 28 against 25 us).
+constexpr int64_t kFewVectorsT = 6;
 
 CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
 
@@ -73,17 +76,14 @@ void gemm_t(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T*
       // level of a tree or a small batch; B is read once, and each row rounds as gemv_n's.
       cpu::gemv_n_multi(n, k, alpha, b, ldb, a, lda, m, beta, c, ldc);
       return;
-    } else if (m <= kFewVectors && !ta && !tb && k * n <= kOwnGemvT) {
+    } else if (m <= kFewVectorsT && !ta && !tb && k * n <= kOwnGemvT) {
       // C [m,n] = A [m,k] B: row i is B^T a_i, gemv_t of a few vectors against B [k,n].
       cpu::gemv_t_multi(k, n, alpha, b, ldb, a, lda, m, beta, c, ldc);
       return;
-    } else if (k <= kFewVectors && ta && !tb && beta == T(1) && m * n <= kOwnGemvT) {
-      // C [m,n] += A^T B, A [k,m], B [k,n]: k rank-1 terms, as k ger() calls (and so as the
-      // deferred ger_batched of the same terms) round them. Only while C stays in cache: each
-      // term is a pass over it.
-      for (int64_t t = 0; t < k; ++t) cpu::ger(m, n, alpha, a + t * lda, 1, b + t * ldb, c, ldc);
-      return;
     }
+    // C += A^T B with a few rows (a weight gradient of a few vectors) stays with BLAS: as rank-1
+    // terms, even in one pass over C (ger_batched), it measured 1.5-3x slower. Eagerly such
+    // terms of a parameter are deferred and summed per tree instead (ops/deferred_ger.h).
   }
   if (n == 1) {
     // c (m x 1) = op(A) (m x k) * op(B) (k x 1)

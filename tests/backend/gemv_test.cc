@@ -111,8 +111,8 @@ TEST(CpuGemv, RankOneUpdateAndItsBatchedFormAreBitIdentical) {
 
 // A few vectors against one matrix (a tree level, a small batch): gemm shapes that the CPU
 // backend sends to its multi-vector kernels. Each vector must come out exactly as a
-// matrix-vector product of it alone would (so batching a level changes no forward bits), and
-// the weight-gradient form exactly as its rank-1 terms one after another would.
+// matrix-vector product of it alone would (so batching a level changes no forward bits); the
+// weight-gradient form (BLAS) to rounding.
 TEST(CpuGemv, FewVectorsAgainstOneMatrixRoundAsOneByOne) {
   Backend& be = backend(Device::cpu());
   std::mt19937 gen(13);
@@ -149,18 +149,15 @@ TEST(CpuGemv, FewVectorsAgainstOneMatrixRoundAsOneByOne) {
             e.add(Z[size_t(v * k + j)], want, scale);
           }
         EXPECT_LT(e.worst, 1e-6) << "U A, beta " << beta;
-        // Where the single-vector product is this library's own kernel (not BLAS), bit for bit.
-        if (m * k <= 128 * 1024) {
+        // Where both are this library's own kernels (up to 6 vectors; not BLAS), bit for bit.
+        if (m * k <= 128 * 1024 && nv <= 6) {
           EXPECT_EQ(std::memcmp(Z.data(), zone.data(), Z.size() * sizeof(float)), 0) << "U A, beta " << beta;
         }
       }
-      // dA [m,k] += 0.5 U^T [m,nv] X [nv,k]: nv rank-1 terms, as nv rank-1 calls round them.
+      // dA [m,k] += 0.5 U^T [m,nv] X [nv,k] (BLAS; eagerly these terms are deferred instead).
       const std::vector<float> c0 = random_vector(size_t(m * k), gen);
-      std::vector<float> C = c0, terms = c0;
+      std::vector<float> C = c0;
       be.gemm(DType::f32, true, false, m, k, nv, 0.5, U.data(), m, X.data(), k, 1.0, C.data(), k);
-      for (int64_t v = 0; v < nv; ++v)
-        be.gemm(DType::f32, false, true, m, k, 1, 0.5, U.data() + v * m, 1, X.data() + v * k, 1, 1.0,
-                terms.data(), k);
       Err e;
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < k; ++j) {
@@ -172,9 +169,6 @@ TEST(CpuGemv, FewVectorsAgainstOneMatrixRoundAsOneByOne) {
           e.add(C[size_t(i * k + j)], want, scale);
         }
       EXPECT_LT(e.worst, 1e-6) << "U^T X";
-      if (m * k <= 128 * 1024) {
-        EXPECT_EQ(std::memcmp(C.data(), terms.data(), C.size() * sizeof(float)), 0) << "U^T X";
-      }
     }
   }
 }
