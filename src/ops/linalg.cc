@@ -93,8 +93,9 @@ void matmul_fwd(const Ctx& c) {
   mm_forward(c.be, c.t(), mm_of(c.xs(0), c.xs(1), c.y.shape), c.x(0), c.x(1), c.out(), 0.0);
 }
 // The product W x (argument w times argument w + 1) in backward: when W is a parameter matrix
-// and x one vector, dW's rank-1 term is deferred (ops/deferred_ger.h) and mm_backward computes
-// only dx; otherwise pending terms of parameter gradients it writes are applied first.
+// and x one vector per example (of a few), dW's rank-1 terms are deferred (ops/deferred_ger.h)
+// and mm_backward computes only dx; otherwise pending terms of parameter gradients it writes
+// are applied first.
 // Whether the product's dW term is deferrable as rank-1 terms: W a trainable float32 parameter
 // matrix times one column per example, for one example or a few (the nodes of one tree level,
 // TreeLSTM::nodes) that share W; a larger batch is one gemm, which BLAS does better. The
@@ -109,7 +110,8 @@ void product_bwd(const Ctx& c, int w, const MM& p) {
   void* dw = c.dx(w);
   void* dx = c.dx(w + 1);
   if (dw && rank1_weight_grad(p, c.arg(w), c.t()) && can_defer_ger(c, w)) {
-    // Exactly what mm_backward's gemm would do: dW[m,k] += dy x^T, a rank-1 ger per example.
+    // What mm_backward's gemm would add, dW[m,k] += sum over examples of dy x^T, as one rank-1
+    // term per example (rounded as ger() rounds them, not as a batch's gemm would).
     for (int64_t i = 0; i < p.by; ++i)
       defer_ger(c, dw, p.m, p.k, offset(c.dy(), i * p.m, c.t()), offset(c.x(w + 1), i * p.k, c.t()));
     dw = nullptr;
