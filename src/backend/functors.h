@@ -103,15 +103,6 @@ FLARE_HD T lstm_state(T si, T sf, T tg, T c) {
   return sf * c + si * tg;
 }
 
-/// dy times the derivatives of lstm_state with respect to i, f, g and c.
-template <typename T>
-FLARE_HD void lstm_state_grad(T si, T sf, T tg, T c, T dy, T& di, T& df, T& dg, T& dc) {
-  di = dy * tg * si * (T(1) - si);
-  df = dy * c * sf * (T(1) - sf);
-  dg = dy * si * (T(1) - tg * tg);
-  dc = dy * sf;
-}
-
 /// A second previous state's term of the next cell state (a Tree-LSTM's other child): sf c.
 template <typename T>
 FLARE_HD T lstm_forget(T sf, T c) {
@@ -123,6 +114,15 @@ template <typename T>
 FLARE_HD void lstm_forget_grad(T sf, T c, T dy, T& df, T& dc) {
   df = dy * c * sf * (T(1) - sf);
   dc = dy * sf;
+}
+
+/// dy times the derivatives of lstm_state with respect to i, f, g and c (the f and c terms are
+/// lstm_forget's).
+template <typename T>
+FLARE_HD void lstm_state_grad(T si, T sf, T tg, T c, T dy, T& di, T& df, T& dg, T& dc) {
+  di = dy * tg * si * (T(1) - si);
+  dg = dy * si * (T(1) - tg * tg);
+  lstm_forget_grad(sf, c, dy, df, dc);
 }
 
 /// The hidden output so tc, with tc = tanh(c).
