@@ -3,7 +3,9 @@
 // (the machine's bandwidth), then flare's fused Adam update (step_and_zero_grad: reads w, g, m,
 // v and writes all four, 32 bytes per element) and step() + zero_grad() (28 bytes, then a
 // separate zeroing pass), as bytes moved per second, and the update of a table whose gradient
-// came through lookups of 20 rows (row gradients: w, m and v streamed, 24 bytes per element).
+// came through lookups of 20 rows (row gradients: w, m and v streamed, 24 bytes per element);
+// then the same update with the untouched rows' steps deferred (adam_deferred_ms: the mean
+// step of 256, the final settle included), which is bound by arithmetic instead of bandwidth.
 // Prints one JSON line.
 //
 //   bench_update_bandwidth [--rows 18281] [--dim 128] [--reps 20] [--plain-first]
@@ -88,20 +90,35 @@ int main(int argc, char** argv) {
   };
   // The same dense update of a table whose gradient came through lookups of a sentence's worth
   // of rows (Parameter::row_gradients): the kernel streams w, m and v and reads the gradient of
-  // the touched rows only.
-  flare::Parameter rows_table("rows_table", flare::Tensor::full(flare::Shape{rows, dim}, 0.01));
-  rows_table.set_row_gradients(true);
-  flare::optim::Adam rows_adam({&rows_table});
+  // the touched rows only. Timed per step with the untouched rows' steps run at once (deferral
+  // off), and with them deferred (the default) over kDeferredSteps steps and a settle at the
+  // end, which then run many steps per row while it is in cache.
   std::vector<int32_t> touched;
   for (int64_t r = 0; r < 20 && r < rows; ++r) touched.push_back(int32_t(r * (rows / 20)));
-  auto mark_rows = [&] {
-    float* g = static_cast<float*>(rows_table.grad().data());
+  auto mark_rows = [&](flare::Parameter& t) {
+    float* g = static_cast<float*>(t.grad().data());
     for (int32_t r : touched) std::fill_n(g + int64_t(r) * dim, dim, 1e-3f);
-    rows_table.mark_rows(touched.data(), int64_t(touched.size()));
+    t.mark_rows(touched.data(), int64_t(touched.size()));
   };
-  mark_rows();
+  flare::Parameter rows_table("rows_table", flare::Tensor::full(flare::Shape{rows, dim}, 0.01));
+  rows_table.set_row_gradients(true);
+  flare::optim::Adam rows_adam({&rows_table}, flare::optim::AdamOptions().defer_untouched_rows(false));
+  mark_rows(rows_table);
   rows_adam.step_and_zero_grad();  // state allocated and touched
-  const double t_rows = best_of_prepared(reps, mark_rows, [&] { rows_adam.step_and_zero_grad(); });
+  const double t_rows =
+      best_of_prepared(reps, [&] { mark_rows(rows_table); }, [&] { rows_adam.step_and_zero_grad(); });
+  flare::Parameter deferred_table("deferred_table", flare::Tensor::full(flare::Shape{rows, dim}, 0.01));
+  deferred_table.set_row_gradients(true);
+  flare::optim::Adam deferred_adam({&deferred_table});
+  constexpr int kDeferredSteps = 256;
+  const double t_deferred = best_of(std::max(1, reps / 5), [&] {
+                              for (int s = 0; s < kDeferredSteps; ++s) {
+                                mark_rows(deferred_table);
+                                deferred_adam.step_and_zero_grad();
+                              }
+                              deferred_table.settle();
+                            }) /
+                            kDeferredSteps;
   auto time_plain = [&] {
     return best_of_prepared(reps, fill_grad, [&] {
       plain.step();
@@ -134,6 +151,7 @@ int main(int argc, char** argv) {
                               {"adam_fused_gb_per_s", 8 * mb / t_fused * gbps},
                               {"adam_row_gradients_ms", t_rows * 1e3},
                               {"adam_row_gradients_gb_per_s", 6 * mb / t_rows * gbps},
+                              {"adam_deferred_ms", t_deferred * 1e3},
                               {"adam_step_then_zero_ms", t_plain * 1e3},
                               {"adam_step_then_zero_gb_per_s", 8 * mb / t_plain * gbps}});
   return 0;

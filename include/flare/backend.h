@@ -213,6 +213,12 @@ class Backend {
                                UpdateRange r, AdadeltaStep s);
   virtual void adam_update(DType t, void* w, const void* g, void* m, void* v, UpdateRange r,
                            AdamStep s);
+  /// `k` Adam steps with a zero gradient, steps[0] first, over n contiguous elements of w, m
+  /// and v: the arithmetic of k adam_update calls whose grad_rows hint marks the elements
+  /// gradient-free, so the same bits, with each block of elements kept in cache across the steps
+  /// (deferred row steps, Parameter::Deferred).
+  virtual void adam_idle_steps(DType t, void* w, void* m, void* v, int64_t n, const AdamStep* steps,
+                               int64_t k);
   /// Sum of x^2 over the elements of `r`, accumulated in double (gradient clipping).
   virtual double sum_squares(DType t, const void* x, UpdateRange r);
   /// x *= alpha over the elements of `r`.

@@ -20,8 +20,15 @@ class Parameter {
   const Shape& shape() const { return value_.shape(); }
   DType dtype() const { return value_.dtype(); }
   Device device() const { return value_.device(); }
-  Tensor& value() { return value_; }
-  const Tensor& value() const { return value_; }
+  /// The value, with any deferred row steps applied first (see Deferred).
+  Tensor& value() {
+    settle();
+    return value_;
+  }
+  const Tensor& value() const {
+    settle();
+    return value_;
+  }
   Tensor& grad() { return grad_; }
   const Tensor& grad() const { return grad_; }
 
@@ -61,6 +68,39 @@ class Parameter {
   /// Moves value and gradient to another device.
   void to(Device d);
 
+  /// Deferred row steps. An optimizer may leave the zero-gradient steps of a row-gradient
+  /// table's untouched rows pending (optim::AdamOptions::defer_untouched_rows), to run many
+  /// steps of a row at once while it sits in cache instead of streaming the whole table every
+  /// step. Until they are applied, the stored rows (and the optimizer's state for them) lag
+  /// behind; every reader settles what it reads first, so nobody sees the lag: value() settles
+  /// the whole table, a lookup its rows (Graph), any other op the whole table. The steps are the
+  /// same arithmetic the dense update would have done, so the values are the same bits.
+  class Deferred {
+   public:
+    virtual ~Deferred() = default;
+    /// Applies the pending steps of these rows (thread-safe: lookups may run on many threads).
+    virtual void settle_rows(const int32_t* ids, int64_t n) = 0;
+    /// Applies every pending step.
+    virtual void settle_all() = 0;
+  };
+  /// Installed by an optimizer (nullptr removes it); at most one at a time.
+  void set_deferred(Deferred* d);
+  Deferred* deferred() const { return deferred_; }
+  /// Applies every deferred step (value() does this).
+  void settle() const {
+    if (deferred_) deferred_->settle_all();
+  }
+  /// Applies the deferred steps of these rows only (lookups do this before reading them).
+  void settle_rows(const int32_t* ids, int64_t n) const {
+    if (deferred_) deferred_->settle_rows(ids, n);
+  }
+  /// The stored value without settling: for graph nodes, whose readers settle what they read,
+  /// and for the optimizer that owns the deferred steps.
+  Tensor& stored_value() { return value_; }
+
+  Parameter(const Parameter& o);
+  Parameter& operator=(const Parameter& o);
+
  private:
   std::string name_;
   Tensor value_;
@@ -85,6 +125,7 @@ class Parameter {
   StickyFlag used_whole_;
   std::vector<int32_t> touched_;
   std::vector<uint8_t> touched_mask_;
+  Deferred* deferred_ = nullptr;  // owned by the optimizer that installed it; never copied
 };
 
 }  // namespace flare

@@ -66,6 +66,8 @@ class CpuBackend final : public Backend {
                        AdadeltaStep s) override;
   void adam_update(DType t, void* w, const void* g, void* m, void* v, UpdateRange r,
                    AdamStep s) override;
+  void adam_idle_steps(DType t, void* w, void* m, void* v, int64_t n, const AdamStep* steps,
+                       int64_t k) override;
   double sum_squares(DType t, const void* x, UpdateRange r) override;
   void scale(DType t, void* x, UpdateRange r, double alpha) override;
   bool all_finite(DType t, const void* x, int64_t n) override;

@@ -5,6 +5,7 @@
 // is bound by memory bandwidth, and a separate zeroing pass would stream the gradient again.
 // For the same reason Adam honours a dense range's grad_rows hint: rows known to have a zero
 // gradient run a loop that does not read it, so the table's pass streams w, m and v only.
+#include <algorithm>
 #include <cmath>
 
 #include "backend/cpu_backend.h"
@@ -182,6 +183,16 @@ void CpuBackend::adadelta_update(DType t, void* w, const void* g, void* sq, void
   });
 }
 
+// The per-step scalars of adam_loop, rounded to T once, the same way for every caller.
+template <typename T>
+struct AdamScalars {
+  AdamScalars() = default;
+  explicit AdamScalars(const AdamStep& s)
+      : b1(T(s.beta1)), b2(T(s.beta2)), step(T(s.lr / s.bias1)), inv(T(1 / std::sqrt(s.bias2))),
+        eps(T(s.eps)), wd(T(s.weight_decay)), decay(T(1 - s.lr * s.weight_decay)) {}
+  T b1, b2, step, inv, eps, wd, decay;
+};
+
 void CpuBackend::adam_update(DType t, void* w, const void* g, void* m, void* v, UpdateRange r,
                              AdamStep s) {
   dispatch_dtype(t, [&](auto z) {
@@ -190,15 +201,40 @@ void CpuBackend::adam_update(DType t, void* w, const void* g, void* m, void* v, 
     T* pg = grad_ptr<T>(g);
     T* pm = static_cast<T*>(m);
     T* pv = static_cast<T*>(v);
-    const T step = T(s.lr / s.bias1), inv = T(1 / std::sqrt(s.bias2));
-    const T decay = T(1 - s.lr * s.weight_decay);
+    const AdamScalars<T> a(s);
     auto loop = s.decoupled ? (s.zero_grad ? adam_loop<T, true, true> : adam_loop<T, true, false>)
                             : (s.zero_grad ? adam_loop<T, false, true> : adam_loop<T, false, false>);
     auto no_grad_loop = s.decoupled ? adam_loop<T, true, false, false> : adam_loop<T, false, false, false>;
     for_each_grad_span(r, [&](int64_t o, int64_t n, bool has_grad) {
-      (has_grad ? loop : no_grad_loop)(pw + o, pg + o, pm + o, pv + o, n, T(s.beta1), T(s.beta2), step, inv,
-                                       T(s.eps), T(s.weight_decay), decay);
+      (has_grad ? loop : no_grad_loop)(pw + o, pg + o, pm + o, pv + o, n, a.b1, a.b2, a.step, a.inv, a.eps, a.wd,
+                                       a.decay);
     });
+  });
+}
+
+void CpuBackend::adam_idle_steps(DType t, void* w, void* m, void* v, int64_t n, const AdamStep* steps,
+                                 int64_t k) {
+  if (k <= 0 || n <= 0) return;
+  dispatch_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    T* pw = static_cast<T*>(w);
+    T* pm = static_cast<T*>(m);
+    T* pv = static_cast<T*>(v);
+    // A block's three arrays (12 KiB in float) stay in L1 across the steps: the loop is then
+    // bound by its arithmetic, not by streaming w, m and v from memory once per step.
+    constexpr int64_t kBlock = 1024, kChunk = 64;
+    AdamScalars<T> a[kChunk];
+    const auto loop = steps[0].decoupled ? adam_loop<T, true, false, false> : adam_loop<T, false, false, false>;
+    for (int64_t s0 = 0; s0 < k; s0 += kChunk) {
+      const int64_t ks = std::min(kChunk, k - s0);
+      for (int64_t s = 0; s < ks; ++s) a[s] = AdamScalars<T>(steps[s0 + s]);
+      for (int64_t o = 0; o < n; o += kBlock) {
+        const int64_t nb = std::min(kBlock, n - o);
+        for (int64_t s = 0; s < ks; ++s)
+          loop(pw + o, nullptr, pm + o, pv + o, nb, a[s].b1, a[s].b2, a[s].step, a[s].inv, a[s].eps, a[s].wd,
+               a[s].decay);
+      }
+    }
   });
 }
 

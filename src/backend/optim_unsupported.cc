@@ -25,6 +25,9 @@ void Backend::adadelta_update(DType, void*, const void*, void*, void*, UpdateRan
 void Backend::adam_update(DType, void*, const void*, void*, void*, UpdateRange, AdamStep) {
   unsupported(*this, "adam_update");
 }
+void Backend::adam_idle_steps(DType, void*, void*, void*, int64_t, const AdamStep*, int64_t) {
+  unsupported(*this, "adam_idle_steps");
+}
 double Backend::sum_squares(DType, const void*, UpdateRange) { unsupported(*this, "sum_squares"); }
 void Backend::scale(DType, void*, UpdateRange, double) { unsupported(*this, "scale"); }
 

@@ -10,10 +10,37 @@ Parameter::Parameter(std::string name, Tensor value, bool trainable)
   grad_ = Tensor::zeros(value_.shape(), value_.dtype(), value_.device());
 }
 
+// A copy holds the settled value and no deferred steps: the optimizer's steps belong to the
+// original.
+Parameter::Parameter(const Parameter& o) { *this = o; }
+
+Parameter& Parameter::operator=(const Parameter& o) {
+  if (this == &o) return *this;
+  settle();
+  o.settle();
+  name_ = o.name_;
+  value_ = o.value_;
+  grad_ = o.grad_;
+  trainable_ = o.trainable_;
+  sparse_ = o.sparse_;
+  row_grads_ = o.row_grads_;
+  used_whole_ = o.used_whole_;
+  touched_ = o.touched_;
+  touched_mask_ = o.touched_mask_;
+  return *this;
+}
+
+void Parameter::set_deferred(Deferred* d) {
+  if (d && deferred_ && d != deferred_)
+    throw Error("parameter " + name_ + " already has deferred row steps from another optimizer");
+  deferred_ = d;
+}
+
 void Parameter::set_sparse(bool s) {
   if (s && value_.shape().nd() < 1)
     throw Error("parameter " + name_ + ": sparse row updates need a table of rows, got shape " +
                 value_.shape().str());
+  settle();  // an optimizer defers steps only for dense tables
   sparse_ = s;
   touched_.clear();
   touched_mask_.assign(tracks_rows() ? size_t(value_.shape().dim(0)) : 0, 0);
@@ -23,6 +50,7 @@ void Parameter::set_row_gradients(bool on) {
   if (on && value_.shape().nd() < 1)
     throw Error("parameter " + name_ + ": row gradients need a table of rows, got shape " +
                 value_.shape().str());
+  settle();  // an optimizer defers steps only while row gradients are on
   // Every row outside the touched list must hold a zero gradient from here on.
   if (on) grad_.zero();
   row_grads_ = on;
@@ -63,6 +91,7 @@ void Parameter::zero_grad() {
 
 void Parameter::to(Device d) {
   if (d == value_.device()) return;
+  settle();
   value_ = value_.to(d);
   grad_ = grad_.to(d);
 }

@@ -38,6 +38,7 @@ const Node& Expr::node() const { return g_->node(id_); }
 Tensor Expr::value() const {
   if (!node().value) g_->compute();
   const Node& n = node();
+  if (n.op == OpId::Param && n.attrs.param) n.attrs.param->settle();
   return Tensor::view(n.value, n.shape, n.dtype, g_->device());
 }
 
@@ -155,7 +156,8 @@ Expr Graph::param(Parameter& p) {
   a.param = &p;
   Expr e = add_leaf(OpId::Param, p.shape(), p.dtype(), p.trainable(), a);
   Node& n = nodes_[e.id()];
-  n.value = p.value().data();
+  // Not settled here: a lookup settles the rows it reads, any other op the whole table.
+  n.value = p.stored_value().data();
   n.grad = grad;
   return e;
 }
@@ -189,9 +191,11 @@ Expr Graph::add(OpId op, const Expr* args, uint32_t nargs, const Attrs& attrs) {
     Node* a = &nodes_[args[i].id_];
     needs_grad |= a->needs_grad;
     ptrs[i] = a;
-    if (a->op == OpId::Param && a->needs_grad && a->attrs.param && a->attrs.param->tracks_rows() &&
-        !(op == OpId::Lookup && i == 0))
-      used_whole(*a->attrs.param, op);
+    if (a->op == OpId::Param && a->attrs.param && !(op == OpId::Lookup && i == 0)) {
+      Parameter& p = *a->attrs.param;
+      p.settle();  // this op reads the whole table: apply any deferred row steps first
+      if (a->needs_grad && p.tracks_rows()) used_whole(p, op);
+    }
   }
   if (nargs) t = ptrs[0]->dtype;
   ops::ShapeArgs sa{op, ptrs, int(nargs), attrs, t};
@@ -209,7 +213,13 @@ Expr Graph::add(OpId op, const Expr* args, uint32_t nargs, const Attrs& attrs) {
   for (uint32_t i = 0; i < nargs; ++i) arg_ids_.push_back(args[i].id_);
   Node& n = nodes_.emplace_back(op, t, needs_grad && d.backward != nullptr, begin, nargs, s, attrs);
   if (check_finite_) record_site(id);
-  if (executor_) return Expr(this, id);  // lazy: computed on demand
+  if (executor_) {  // lazy: computed on demand
+    // The executor runs this lookup later, perhaps batched with other examples' lookups; the
+    // rows it will read are settled now, while the node is known to read the table itself.
+    if (op == OpId::Lookup && ptrs[0]->op == OpId::Param && ptrs[0]->attrs.param)
+      ptrs[0]->attrs.param->settle_rows(attrs.idx, attrs.n_idx);
+    return Expr(this, id);
+  }
   if (debug_checks_) {
     run_forward_checked(n);
     return Expr(this, id);

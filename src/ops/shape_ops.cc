@@ -192,6 +192,9 @@ Shape lookup_shape(const ShapeArgs& sa) {
   return t.without_dim(0).with_batch(sa.attrs.n_idx);
 }
 void lookup_fwd(const Ctx& c) {
+  // A table with deferred row steps (Parameter::Deferred) brings the rows read up to date.
+  if (c.arg(0).op == OpId::Param && c.arg(0).attrs.param)
+    c.arg(0).attrs.param->settle_rows(c.y.attrs.idx, c.y.attrs.n_idx);
   c.be.gather_rows(c.t(), c.out(), c.x(0), c.y.attrs.idx, c.y.attrs.n_idx, c.y.shape.size());
 }
 void lookup_bwd(const Ctx& c) {

@@ -2,11 +2,17 @@
 
 #include <cmath>
 
+#include "optim/deferred_rows.h"
+
 namespace flare::optim {
 namespace {
 
 AdamOptions as_adam(const AdamWOptions& o) {
-  return AdamOptions(o.lr()).betas(o.beta1(), o.beta2()).eps(o.eps()).weight_decay(o.weight_decay());
+  return AdamOptions(o.lr())
+      .betas(o.beta1(), o.beta2())
+      .eps(o.eps())
+      .weight_decay(o.weight_decay())
+      .defer_untouched_rows(o.defer_untouched_rows());
 }
 
 }  // namespace
@@ -42,9 +48,24 @@ void Adam::update(Parameter& p, std::vector<Tensor>& state, UpdateRange r) {
   s.bias1 = bias1_;
   s.bias2 = bias2_;
   s.decoupled = decoupled_;
+  // A row-gradient table on the CPU: rows without gradient get their step later (see
+  // AdamOptions::defer_untouched_rows). Otherwise p.value() settles any steps left pending
+  // before the whole table is updated.
+  if (r.grad_rows && options_.defer_untouched_rows() && p.device().is_cpu()) {
+    std::unique_ptr<DeferredAdamRows>& d = deferred_[&p];
+    if (!d) d = std::make_unique<DeferredAdamRows>(p, state);
+    d->step(s);
+    return;
+  }
   backend(p.device()).adam_update(p.dtype(), p.value().data(), p.grad().data(), state[0].data(),
                                   state[1].data(), r, s);
 }
+
+void Adam::settle_deferred() {
+  for (auto& [p, d] : deferred_) d->settle_all();
+}
+
+Adam::~Adam() = default;
 
 AdamW::AdamW(std::vector<Parameter*> params, AdamWOptions options)
     : Adam(std::move(params), as_adam(options), true) {}

@@ -112,6 +112,7 @@ void Optimizer::step_and_zero_grad() {
 }
 
 OptimizerState Optimizer::state() {
+  settle_deferred();
   OptimizerState s;
   s.kind = kind_;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -185,6 +186,7 @@ void Optimizer::load_state(const OptimizerState& s) {
     for (const std::string& p : problems) msg += "\n  " + p;
     throw Error(msg);
   }
+  settle_deferred();  // nothing pending may be applied on top of the loaded state
   std::unordered_map<std::string, const Tensor*> by_name;
   for (const auto& [name, t] : s.tensors) by_name.emplace(name, &t);
   for (size_t i = 0; i < params_.size(); ++i) {

@@ -78,16 +78,17 @@ TEST(CudaParity, EveryOpSampleFloat64) {
   expect_sample_parity(DType::f64, 1e-10);
 }
 
-// A bag-of-embeddings classifier: a sparse embedding table, an MLP and a softmax loss.
+// A bag-of-embeddings classifier: an embedding table (sparse, or dense with row gradients,
+// whose Adam steps the CPU defers and CUDA does not), an MLP and a softmax loss.
 struct Classifier {
   nn::Model model;
   std::unique_ptr<nn::Embedding> embed;
   std::unique_ptr<nn::MLP> mlp;
 
-  explicit Classifier(Device d) : model(DType::f64, Device::cpu()) {
+  explicit Classifier(Device d, bool sparse = true) : model(DType::f64, Device::cpu()) {
     model.set_seed(21);
     nn::EmbeddingOptions eo;
-    eo.sparse = true;
+    eo.sparse = sparse;
     embed = std::make_unique<nn::Embedding>(model, 30, 8, eo);
     mlp = std::make_unique<nn::MLP>(model, std::vector<int64_t>{8, 16, 4});
     model.to(d);
@@ -105,9 +106,9 @@ struct Classifier {
 };
 
 template <typename Opt, typename Options>
-void expect_training_parity(const Options& options, const char* name) {
+void expect_training_parity(const Options& options, const char* name, bool sparse = true) {
   SCOPED_TRACE(name);
-  Classifier cpu(Device::cpu()), dev(gpu());
+  Classifier cpu(Device::cpu(), sparse), dev(gpu(), sparse);
   Opt oc(cpu.model.parameters(), options), od(dev.model.parameters(), options);
   Graph gc(Device::cpu()), gd(gpu());
   for (int step = 0; step < 6; ++step) {
@@ -144,6 +145,9 @@ TEST(CudaParity, TrainingWithEachOptimizer) {
   expect_training_parity<optim::Adam>(optim::AdamOptions(0.01).weight_decay(0.01), "adam");
   expect_training_parity<optim::Adam>(optim::AdamOptions(0.01), "adam plain");
   expect_training_parity<optim::AdamW>(optim::AdamWOptions(0.01), "adamw");
+  // A dense table: row gradients, deferred Adam steps on the CPU, whole-table steps on CUDA.
+  expect_training_parity<optim::Adam>(optim::AdamOptions(0.01).weight_decay(0.01), "adam dense table", false);
+  expect_training_parity<optim::Sgd>(optim::SgdOptions(0.2).momentum(0.9), "sgd dense table", false);
 }
 
 TEST(CudaParity, ModelsMoveBetweenDevices) {

@@ -110,6 +110,9 @@ class Optimizer {
   /// Updates one parameter over `r` with its state tensors (one per slot, same shape, dtype and
   /// device as the parameter). step_count() is already the number of this step.
   virtual void update(Parameter& p, std::vector<Tensor>& state, UpdateRange r) = 0;
+  /// Applies any updates the optimizer has left pending (Adam's deferred row steps) so that its
+  /// state and the parameters' stored values are current; state() and load_state() call it.
+  virtual void settle_deferred() {}
   /// True while step_and_zero_grad() runs on a backend that clears gradients in its fused
   /// kernels: update() then sets the step's zero_grad flag.
   bool zero_grad_in_update() const { return zero_in_update_; }
