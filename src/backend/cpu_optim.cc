@@ -224,6 +224,7 @@ void CpuBackend::adam_idle_steps(DType t, void* w, void* m, void* v, int64_t n, 
     // bound by its arithmetic, not by streaming w, m and v from memory once per step.
     constexpr int64_t kBlock = 1024, kChunk = 64;
     AdamScalars<T> a[kChunk];
+    // The steps of one optimizer: AdamW's decoupled decay or Adam's, the same for all.
     const auto loop = steps[0].decoupled ? adam_loop<T, true, false, false> : adam_loop<T, false, false, false>;
     for (int64_t s0 = 0; s0 < k; s0 += kChunk) {
       const int64_t ks = std::min(kChunk, k - s0);

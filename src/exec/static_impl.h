@@ -62,6 +62,9 @@ struct StaticGraph::Impl {
   std::vector<uint32_t> zero_begin;   // per backward step (+1): its range in zero_nodes
   std::vector<Node*> zero_nodes;      // gradients that become live at that step
   std::vector<std::pair<Node*, Parameter*>> params;
+  // Per entry of params: 1 when an op other than lookup reads the whole value, which is then
+  // settled at each run (Parameter::Deferred); a table only looked up settles its rows itself.
+  std::vector<uint8_t> param_read_whole;
   std::vector<uint8_t> needed;        // per node: computed by a full forward (leaves too)
   std::vector<uint8_t> is_output;
   std::vector<uint8_t> partial;       // per node: computed by the last partial forward

@@ -18,9 +18,11 @@ namespace {
 }  // namespace
 
 void StaticGraph::Impl::run_forward(const std::vector<uint8_t>* mask, bool check) {
-  for (auto& [node, p] : params) {
-    // Parameters may have been given new tensors (loading, moving) since compile().
-    node->value = p->value().data();
+  for (size_t j = 0; j < params.size(); ++j) {
+    auto& [node, p] = params[j];
+    // Parameters may have been given new tensors (loading, moving) since compile(). A table
+    // only looked up is not settled here: each lookup settles the rows it reads.
+    node->value = param_read_whole[j] ? p->value().data() : p->stored_value().data();
     node->grad = p->trainable() ? p->grad().data() : nullptr;
   }
   scratch.clear();

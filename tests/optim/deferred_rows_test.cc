@@ -227,6 +227,10 @@ TEST(DeferredRowsReaders, StaticGraphLookupsSeeSettledRows) {
     p.op->step_and_zero_grad();
     p.od->step_and_zero_grad();
   }
+  // Runs bind the table without settling it (it is only looked up): steps stay deferred.
+  int pending = 0;
+  for (int64_t r = 0; r < kRows; ++r) pending = std::max(pending, p.hook().pending(r));
+  EXPECT_GT(pending, 5);
   p.expect_equal("after static-graph training");
 }
 

@@ -58,15 +58,7 @@ struct AdamWOptions {
   FLARE_OPTION(double, beta2, 0.999);
   FLARE_OPTION(double, eps, 1e-8);
   FLARE_OPTION(double, weight_decay, 1e-2);
-  /// Deferred row steps for row-gradient tables on the CPU (Parameter::row_gradients(): dense
-  /// nn::Embedding tables). A dense step moves every row of the table, also the rows whose
-  /// gradient is zero, and streaming the whole table from memory each step dominates training
-  /// with a large vocabulary. With this on (the default), step() updates only the rows with a
-  /// gradient and keeps the other rows' zero-gradient steps pending; they run later, many steps
-  /// of a row at once while the row is in cache: when a lookup reads the row, when anything reads
-  /// the whole table (Parameter::value(), another op, a checkpoint, state()), and at the latest
-  /// every 256 steps. The arithmetic is the dense step's, so every value anyone reads is bit for
-  /// bit the dense update's. Off: every step streams the whole table.
+  /// As AdamOptions::defer_untouched_rows.
   FLARE_OPTION(bool, defer_untouched_rows, true);
 
  public:
