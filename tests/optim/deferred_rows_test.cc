@@ -7,10 +7,12 @@
 
 #include <cmath>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "flare/autobatch.h"
 #include "flare/flare.h"
+#include "flare/gradient_buffer.h"
 #include "flare/optim.h"
 #include "flare/static_graph.h"
 #include "optim/deferred_rows.h"
@@ -232,6 +234,42 @@ TEST(DeferredRowsReaders, StaticGraphLookupsSeeSettledRows) {
   for (int64_t r = 0; r < kRows; ++r) pending = std::max(pending, p.hook().pending(r));
   EXPECT_GT(pending, 5);
   p.expect_equal("after static-graph training");
+}
+
+TEST(DeferredRowsReaders, LookupsOnManyThreadsSettleTheirRows) {
+  // Four graphs per update built on four threads at once, each with its own gradient buffer,
+  // all looking up (and so settling) rows of the one deferred table, some the same rows. The
+  // plain table gets the same buffers filled one after the other (the same sums in the same
+  // order: a row looked up by two graphs is summed per buffer first).
+  Pair<Adam, AdamOptions> p(AdamOptions(0.01), DType::f32);
+  constexpr int kThreads = 4;
+  std::vector<std::unique_ptr<GradientBuffer>> bufs, plain_bufs;
+  for (int t = 0; t < kThreads; ++t) {
+    bufs.push_back(std::make_unique<GradientBuffer>(std::vector<Parameter*>{p.deferred.get()}));
+    plain_bufs.push_back(std::make_unique<GradientBuffer>(std::vector<Parameter*>{p.plain.get()}));
+  }
+  auto run = [&](Parameter& table, GradientBuffer& buf, int example, int step, double& loss) {
+    Graph g(Device::cpu());
+    g.set_gradients(&buf);
+    Expr l = loss_of(g, table, ids_of(example), step);
+    loss = l.item();
+    g.backward(l);
+  };
+  for (int step = 0; step < 40; ++step) {
+    std::vector<double> plain_losses(kThreads), losses(kThreads);
+    for (int t = 0; t < kThreads; ++t)
+      run(*p.plain, *plain_bufs[size_t(t)], step * kThreads + t, step, plain_losses[size_t(t)]);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&, t] { run(*p.deferred, *bufs[size_t(t)], step * kThreads + t, step, losses[size_t(t)]); });
+    for (std::thread& th : threads) th.join();
+    for (auto& b : plain_bufs) b->reduce_into();
+    for (auto& b : bufs) b->reduce_into();
+    ASSERT_EQ(losses, plain_losses) << "step " << step;
+    p.op->step_and_zero_grad();
+    p.od->step_and_zero_grad();
+  }
+  p.expect_equal("after threaded training");
 }
 
 TEST(DeferredRowsReaders, SparseTablesAreNotDeferred) {
