@@ -49,12 +49,14 @@ void Adam::update(Parameter& p, std::vector<Tensor>& state, UpdateRange r) {
   s.bias2 = bias2_;
   s.decoupled = decoupled_;
   // A row-gradient table on the CPU: rows without gradient get their step later (see
-  // AdamOptions::defer_untouched_rows). Otherwise p.value() settles any steps left pending
-  // before the whole table is updated.
-  if (r.grad_rows && options_.defer_untouched_rows() && p.device().is_cpu()) {
-    std::unique_ptr<DeferredAdamRows>& d = deferred_[&p];
-    if (!d) d = std::make_unique<DeferredAdamRows>(p, state);
-    d->step(s);
+  // AdamOptions::defer_untouched_rows), unless another optimizer already defers its steps (two
+  // optimizers over one table: this one then streams it). Otherwise p.value() settles any
+  // steps left pending before the whole table is updated.
+  auto mine = deferred_.find(&p);
+  if (r.grad_rows && options_.defer_untouched_rows() && p.device().is_cpu() &&
+      (mine != deferred_.end() || !p.deferred())) {
+    if (mine == deferred_.end()) mine = deferred_.emplace(&p, std::make_unique<DeferredAdamRows>(p, state)).first;
+    mine->second->step(s);
     return;
   }
   backend(p.device()).adam_update(p.dtype(), p.value().data(), p.grad().data(), state[0].data(),

@@ -272,6 +272,28 @@ TEST(DeferredRowsReaders, LookupsOnManyThreadsSettleTheirRows) {
   p.expect_equal("after threaded training");
 }
 
+TEST(DeferredRowsReaders, ASecondOptimizerOnTheTableStreamsIt) {
+  // Fine-tuning with a new optimizer while the first still exists: the first keeps the table's
+  // deferred steps (settled before the second reads it), the second updates the whole table.
+  Pair<Adam, AdamOptions> p(AdamOptions(0.01), DType::f64);
+  p.train(0, 10);
+  AdamOptions off(0.005);
+  off.defer_untouched_rows(false);
+  Adam second_plain({p.plain.get()}, off), second({p.deferred.get()}, AdamOptions(0.005));
+  for (int step = 10; step < 20; ++step) {
+    Graph gp(Device::cpu()), gd(Device::cpu());
+    Expr lp = loss_of(gp, *p.plain, ids_of(step), step), ld = loss_of(gd, *p.deferred, ids_of(step), step);
+    ASSERT_EQ(ld.item(), lp.item()) << "step " << step;
+    gp.backward(lp);
+    gd.backward(ld);
+    second_plain.step_and_zero_grad();
+    second.step_and_zero_grad();
+  }
+  p.expect_equal("after the second optimizer");
+  p.train(20, 10);  // and back to the first
+  p.expect_equal("back with the first");
+}
+
 TEST(DeferredRowsReaders, SparseTablesAreNotDeferred) {
   auto sparse = make_table(DType::f64);
   sparse->set_sparse(true);
