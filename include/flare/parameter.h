@@ -82,6 +82,9 @@ class Parameter {
     virtual void settle_rows(const int32_t* ids, int64_t n) = 0;
     /// Applies every pending step.
     virtual void settle_all() = 0;
+    /// The parameter is being destroyed: its pending steps are dropped, and it is never
+    /// touched again (an optimizer may outlive the model it was given).
+    virtual void forget_parameter() = 0;
   };
   /// Installed by an optimizer (nullptr removes it); at most one at a time.
   void set_deferred(Deferred* d);
@@ -100,6 +103,7 @@ class Parameter {
 
   Parameter(const Parameter& o);
   Parameter& operator=(const Parameter& o);
+  ~Parameter();
 
  private:
   std::string name_;

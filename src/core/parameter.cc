@@ -30,6 +30,10 @@ Parameter& Parameter::operator=(const Parameter& o) {
   return *this;
 }
 
+Parameter::~Parameter() {
+  if (deferred_) deferred_->forget_parameter();
+}
+
 void Parameter::set_deferred(Deferred* d) {
   if (d && deferred_ && d != deferred_)
     throw Error("parameter " + name_ + " already has deferred row steps from another optimizer");

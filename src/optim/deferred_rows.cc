@@ -5,14 +5,22 @@
 namespace flare::optim {
 
 DeferredAdamRows::DeferredAdamRows(Parameter& p, std::vector<Tensor>& state)
-    : p_(p), state_(state), rows_(p.shape().dim(0)), row_(p.shape().size() / p.shape().dim(0)),
+    : p_(&p), state_(state), rows_(p.shape().dim(0)), row_(p.shape().size() / p.shape().dim(0)),
       done_(size_t(rows_), 0) {
-  p_.set_deferred(this);
+  p_->set_deferred(this);
 }
 
 DeferredAdamRows::~DeferredAdamRows() {
+  if (!p_) return;
   settle_all();
-  p_.set_deferred(nullptr);
+  p_->set_deferred(nullptr);
+}
+
+void DeferredAdamRows::forget_parameter() {
+  std::lock_guard<std::mutex> lock(mu_);
+  p_ = nullptr;
+  history_.clear();
+  std::fill(done_.begin(), done_.end(), 0);
 }
 
 char* DeferredAdamRows::row_ptr(Tensor& t, int64_t row) const {
@@ -21,11 +29,11 @@ char* DeferredAdamRows::row_ptr(Tensor& t, int64_t row) const {
 
 void DeferredAdamRows::step(const AdamStep& s) {
   std::lock_guard<std::mutex> lock(mu_);
-  const std::vector<int32_t>& touched = p_.touched_rows();
+  const std::vector<int32_t>& touched = p_->touched_rows();
   // Lookups have settled these rows already, unless the graph was built before the last step.
   for (int32_t r : touched) settle_row(r);
   if (!touched.empty())
-    backend(p_.device()).adam_update(p_.dtype(), p_.stored_value().data(), p_.grad().data(), state_[0].data(),
+    backend(p_->device()).adam_update(p_->dtype(), p_->stored_value().data(), p_->grad().data(), state_[0].data(),
                                      state_[1].data(),
                                      UpdateRange::of_rows(touched.data(), int64_t(touched.size()), row_), s);
   AdamStep idle = s;
@@ -40,7 +48,7 @@ void DeferredAdamRows::settle_row(int64_t r) {
   const int32_t now = int32_t(history_.size());
   const int32_t d = done_[size_t(r)];
   if (d == now) return;
-  backend(p_.device()).adam_idle_steps(p_.dtype(), row_ptr(p_.stored_value(), r), row_ptr(state_[0], r),
+  backend(p_->device()).adam_idle_steps(p_->dtype(), row_ptr(p_->stored_value(), r), row_ptr(state_[0], r),
                                        row_ptr(state_[1], r), row_, history_.data() + d, now - d);
   done_[size_t(r)] = now;
 }
@@ -48,7 +56,7 @@ void DeferredAdamRows::settle_row(int64_t r) {
 void DeferredAdamRows::settle_every_row() {
   const int32_t now = int32_t(history_.size());
   if (now == 0) return;
-  Backend& be = backend(p_.device());
+  Backend& be = backend(p_->device());
   // Runs of rows with the same pending steps go to the kernel together (rows never looked up
   // make long runs).
   for (int64_t r = 0; r < rows_;) {
@@ -56,7 +64,7 @@ void DeferredAdamRows::settle_every_row() {
     int64_t e = r + 1;
     while (e < rows_ && done_[size_t(e)] == d) ++e;
     if (d < now)
-      be.adam_idle_steps(p_.dtype(), row_ptr(p_.stored_value(), r), row_ptr(state_[0], r), row_ptr(state_[1], r),
+      be.adam_idle_steps(p_->dtype(), row_ptr(p_->stored_value(), r), row_ptr(state_[0], r), row_ptr(state_[1], r),
                          (e - r) * row_, history_.data() + d, now - d);
     r = e;
   }

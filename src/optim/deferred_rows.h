@@ -29,6 +29,7 @@ class DeferredAdamRows final : public Parameter::Deferred {
 
   void settle_rows(const int32_t* ids, int64_t n) override;
   void settle_all() override;
+  void forget_parameter() override;
   // Steps pending for the row (for tests).
   int32_t pending(int64_t row) const;
 
@@ -37,7 +38,7 @@ class DeferredAdamRows final : public Parameter::Deferred {
   void settle_every_row();       // mu_ held
   char* row_ptr(Tensor& t, int64_t row) const;
 
-  Parameter& p_;
+  Parameter* p_;  // null once the parameter is destroyed (forget_parameter)
   std::vector<Tensor>& state_;
   int64_t rows_, row_;
   std::vector<int32_t> done_;      // per row: how many of history_'s steps it has had

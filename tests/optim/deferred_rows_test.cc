@@ -179,6 +179,17 @@ TEST(DeferredRowsReaders, DestroyingTheOptimizerSettlesTheTable) {
   EXPECT_EQ(p.deferred->value().to_vector(), p.plain->value().to_vector());
 }
 
+TEST(DeferredRowsReaders, AnOptimizerMayOutliveItsTable) {
+  // A model destroyed before its optimizer (members declared in that order, say): the table's
+  // destructor tells the optimizer, whose own destructor then leaves it alone (ASan checks).
+  Pair<Adam, AdamOptions> p(AdamOptions(0.01), DType::f32);
+  p.train(0, 7);
+  EXPECT_NE(p.deferred->deferred(), nullptr);
+  p.deferred.reset();
+  p.od.reset();
+  SUCCEED();
+}
+
 TEST(DeferredRowsReaders, AutoBatchedLookupsSeeSettledRows) {
   Pair<Adam, AdamOptions> p(AdamOptions(0.01), DType::f32);
   for (int round = 0; round < 8; ++round) {
