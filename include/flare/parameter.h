@@ -101,6 +101,7 @@ class Parameter {
   /// and for the optimizer that owns the deferred steps.
   Tensor& stored_value() { return value_; }
 
+  /// A copy is a snapshot with its own value and gradient (deep copies, settled first).
   Parameter(const Parameter& o);
   Parameter& operator=(const Parameter& o);
   ~Parameter();

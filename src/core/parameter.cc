@@ -10,8 +10,9 @@ Parameter::Parameter(std::string name, Tensor value, bool trainable)
   grad_ = Tensor::zeros(value_.shape(), value_.dtype(), value_.device());
 }
 
-// A copy holds the settled value and no deferred steps: the optimizer's steps belong to the
-// original.
+// A copy is a snapshot: its own value and gradient, settled, and no deferred steps (those
+// belong to the original's optimizer). Sharing the memory, as tensor handles do, would let the
+// copy read rows whose steps the original has not applied yet.
 Parameter::Parameter(const Parameter& o) { *this = o; }
 
 Parameter& Parameter::operator=(const Parameter& o) {
@@ -19,8 +20,8 @@ Parameter& Parameter::operator=(const Parameter& o) {
   settle();
   o.settle();
   name_ = o.name_;
-  value_ = o.value_;
-  grad_ = o.grad_;
+  value_ = o.value_.clone();
+  grad_ = o.grad_.clone();
   trainable_ = o.trainable_;
   sparse_ = o.sparse_;
   row_grads_ = o.row_grads_;

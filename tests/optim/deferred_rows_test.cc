@@ -171,6 +171,18 @@ TEST(DeferredRowsReaders, CheckpointedStateResumesExactly) {
   EXPECT_EQ(table->value().to_vector(), p.plain->value().to_vector());
 }
 
+TEST(DeferredRowsReaders, ACopyIsASettledSnapshot) {
+  Pair<Adam, AdamOptions> p(AdamOptions(0.01), DType::f64);
+  p.train(0, 12);
+  const Parameter copy = *p.deferred;
+  EXPECT_EQ(copy.deferred(), nullptr);
+  const std::vector<double> at_copy = p.plain->value().to_vector();
+  EXPECT_EQ(copy.value().to_vector(), at_copy);
+  p.train(12, 5);  // the original moves on; the copy does not
+  EXPECT_EQ(copy.value().to_vector(), at_copy);
+  p.expect_equal("after copying");
+}
+
 TEST(DeferredRowsReaders, DestroyingTheOptimizerSettlesTheTable) {
   Pair<Adam, AdamOptions> p(AdamOptions(0.01), DType::f64);
   p.train(0, 15);
