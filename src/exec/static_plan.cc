@@ -107,12 +107,12 @@ void StaticGraph::compile(const std::vector<Expr>& outputs, const Expr& loss_exp
     m.fwd_ids.push_back(i);
   }
   const int64_t F = int64_t(m.fwd.size());
-  m.param_read_whole.assign(m.params.size(), 0);
+  std::vector<uint8_t> read_whole(N, 0);  // per node: an op other than lookup reads it
   for (const auto& st : m.fwd)
     for (int k = 0; k < st.nargs; ++k)
-      if (st.args[k]->op == OpId::Param && !(st.y->op == OpId::Lookup && k == 0))
-        for (size_t j = 0; j < m.params.size(); ++j)
-          if (m.params[j].first == st.args[k]) m.param_read_whole[j] = 1;
+      if (!(st.y->op == OpId::Lookup && k == 0)) read_whole[size_t(st.args[k] - m.nodes.data())] = 1;
+  m.param_read_whole.clear();
+  for (const auto& [node, p] : m.params) m.param_read_whole.push_back(read_whole[size_t(node - m.nodes.data())]);
   std::vector<uint32_t> bwd_ids;
   for (uint32_t i = N; i-- > 0;) {
     Node& n = m.nodes[i];

@@ -52,12 +52,14 @@ void Adam::update(Parameter& p, std::vector<Tensor>& state, UpdateRange r) {
   // AdamOptions::defer_untouched_rows), unless another optimizer already defers its steps (two
   // optimizers over one table: this one then streams it). Otherwise p.value() settles any
   // steps left pending before the whole table is updated.
-  auto mine = deferred_.find(&p);
-  if (r.grad_rows && options_.defer_untouched_rows() && p.device().is_cpu() &&
-      (mine != deferred_.end() || !p.deferred())) {
-    if (mine == deferred_.end()) mine = deferred_.emplace(&p, std::make_unique<DeferredAdamRows>(p, state)).first;
-    mine->second->step(s);
-    return;
+  if (r.grad_rows && options_.defer_untouched_rows() && p.device().is_cpu()) {
+    auto mine = deferred_.find(&p);
+    if (mine == deferred_.end() && !p.deferred())
+      mine = deferred_.emplace(&p, std::make_unique<DeferredAdamRows>(p, state)).first;
+    if (mine != deferred_.end()) {
+      mine->second->step(s);
+      return;
+    }
   }
   backend(p.device()).adam_update(p.dtype(), p.value().data(), p.grad().data(), state[0].data(),
                                   state[1].data(), r, s);
