@@ -80,50 +80,50 @@ inline void gemv_n(int64_t m, int64_t k, float alpha, const float* a, int64_t ld
 }
 
 #ifdef FLARE_GEMV_AVX2
-// gemv_n_multi for NV vectors: two rows of A at a time against every vector.
-template <int NV>
+// Rows [i, i + R) of A against NV vectors: R * NV independent eight-lane sums. Each sum is one
+// FMA chain, and Zen 3 needs eight chains in flight to keep both FMA pipes busy (four cycles of
+// latency): two rows for two vectors, as before, left it at half rate (1.3x slower for two
+// vectors, measured on 640x128 and 128x256). Every sum rounds as gemv_n's row sum does.
+template <int R, int NV>
+[[gnu::always_inline]] inline void gemv_n_rows(int64_t i, int64_t kv, int64_t rem, __m256i mk, float alpha, const float* a, int64_t lda,
+                        const float* x, int64_t ldx, float beta, float* y, int64_t ldy) {
+  __m256 s[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) s[r][v] = _mm256_setzero_ps();
+  const float* rows = a + i * lda;
+  auto add = [&](__m256 (&ar)[R], auto load_x) {
+    for (int v = 0; v < NV; ++v) {
+      const __m256 xv = load_x(v);
+      for (int r = 0; r < R; ++r) s[r][v] = _mm256_fmadd_ps(ar[r], xv, s[r][v]);
+    }
+  };
+  for (int64_t j = 0; j < kv; j += 8) {
+    __m256 ar[R];
+    for (int r = 0; r < R; ++r) ar[r] = _mm256_loadu_ps(rows + r * lda + j);
+    add(ar, [&](int v) { return _mm256_loadu_ps(x + v * ldx + j); });
+  }
+  if (rem) {
+    __m256 ar[R];
+    for (int r = 0; r < R; ++r) ar[r] = _mm256_maskload_ps(rows + r * lda + kv, mk);
+    add(ar, [&](int v) { return _mm256_maskload_ps(x + v * ldx + kv, mk); });
+  }
+  for (int v = 0; v < NV; ++v)
+    for (int r = 0; r < R; ++r) {
+      float& o = y[v * ldy + i + r];
+      const float d = hsum(s[r][v]);
+      o = beta == 0.f ? alpha * d : alpha * d + beta * o;
+    }
+}
+
+// gemv_n_multi for NV vectors, R rows of A at a time (then single rows).
+template <int R, int NV>
 inline void gemv_n_group(int64_t m, int64_t k, float alpha, const float* a, int64_t lda, const float* x,
                          int64_t ldx, float beta, float* y, int64_t ldy) {
-  auto put = [&](int v, int64_t i, float d) {
-    float& o = y[v * ldy + i];
-    o = beta == 0.f ? alpha * d : alpha * d + beta * o;
-  };
   const int64_t kv = k / 8 * 8, rem = k - kv;
   const __m256i mk = lanes(rem ? rem : 8);
   int64_t i = 0;
-  for (; i + 2 <= m; i += 2) {
-    const float* r0 = a + i * lda;
-    const float* r1 = r0 + lda;
-    __m256 s0[NV], s1[NV];
-    for (int v = 0; v < NV; ++v) s0[v] = s1[v] = _mm256_setzero_ps();
-    for (int64_t j = 0; j < kv; j += 8) {
-      const __m256 a0 = _mm256_loadu_ps(r0 + j), a1 = _mm256_loadu_ps(r1 + j);
-      for (int v = 0; v < NV; ++v) {
-        const __m256 xv = _mm256_loadu_ps(x + v * ldx + j);
-        s0[v] = _mm256_fmadd_ps(a0, xv, s0[v]);
-        s1[v] = _mm256_fmadd_ps(a1, xv, s1[v]);
-      }
-    }
-    if (rem) {
-      const __m256 a0 = _mm256_maskload_ps(r0 + kv, mk), a1 = _mm256_maskload_ps(r1 + kv, mk);
-      for (int v = 0; v < NV; ++v) {
-        const __m256 xt = _mm256_maskload_ps(x + v * ldx + kv, mk);
-        s0[v] = _mm256_fmadd_ps(a0, xt, s0[v]);
-        s1[v] = _mm256_fmadd_ps(a1, xt, s1[v]);
-      }
-    }
-    for (int v = 0; v < NV; ++v) put(v, i, hsum(s0[v])), put(v, i + 1, hsum(s1[v]));
-  }
-  for (; i < m; ++i) {
-    const float* r0 = a + i * lda;
-    for (int v = 0; v < NV; ++v) {
-      const float* xv = x + v * ldx;
-      __m256 s0 = _mm256_setzero_ps();
-      for (int64_t j = 0; j < kv; j += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + j), _mm256_loadu_ps(xv + j), s0);
-      if (rem) s0 = _mm256_fmadd_ps(_mm256_maskload_ps(r0 + kv, mk), _mm256_maskload_ps(xv + kv, mk), s0);
-      put(v, i, hsum(s0));
-    }
-  }
+  for (; i + R <= m; i += R) gemv_n_rows<R, NV>(i, kv, rem, mk, alpha, a, lda, x, ldx, beta, y, ldy);
+  for (; i < m; ++i) gemv_n_rows<1, NV>(i, kv, rem, mk, alpha, a, lda, x, ldx, beta, y, ldy);
 }
 #endif
 
@@ -139,9 +139,9 @@ inline void gemv_n_multi(int64_t m, int64_t k, float alpha, const float* a, int6
     float* yv = y + v * ldy;
     switch (nv - v < 4 ? nv - v : 4) {
       case 1: gemv_n(m, k, alpha, a, lda, xv, beta, yv, 1); break;
-      case 2: gemv_n_group<2>(m, k, alpha, a, lda, xv, ldx, beta, yv, ldy); break;
-      case 3: gemv_n_group<3>(m, k, alpha, a, lda, xv, ldx, beta, yv, ldy); break;
-      default: gemv_n_group<4>(m, k, alpha, a, lda, xv, ldx, beta, yv, ldy); break;
+      case 2: gemv_n_group<4, 2>(m, k, alpha, a, lda, xv, ldx, beta, yv, ldy); break;
+      case 3: gemv_n_group<3, 3>(m, k, alpha, a, lda, xv, ldx, beta, yv, ldy); break;
+      default: gemv_n_group<2, 4>(m, k, alpha, a, lda, xv, ldx, beta, yv, ldy); break;
     }
   }
 #else
@@ -179,9 +179,46 @@ inline void gemv_t_block(int64_t k, int64_t nb, float alpha, const float* a, int
 }
 #endif
 
+#ifdef FLARE_GEMV_AVX2
+// Rows [i, i + 4) of A added into NV vectors y_v = y + v * ldy, each column block of the rows
+// loaded once for all NV (the loads, not the FMAs, bound this loop: one vector at a time costs
+// five loads per four FMAs). Per element the same four FMAs in the same order as for one vector.
+template <int NV>
+[[gnu::always_inline]] inline void gemv_t_rows4(int64_t i, int64_t nv8, int64_t rem, __m256i mk, float alpha, const float* a,
+                         int64_t lda, const float* x, int64_t incx, int64_t ldx, float* y, int64_t ldy) {
+  const float* r0 = a + i * lda;
+  const float* r1 = r0 + lda;
+  const float* r2 = r1 + lda;
+  const float* r3 = r2 + lda;
+  __m256 xs[NV][4];
+  for (int v = 0; v < NV; ++v)
+    for (int q = 0; q < 4; ++q) xs[v][q] = _mm256_set1_ps(alpha * x[v * ldx + (i + q) * incx]);
+  auto add = [&](int64_t j, __m256 a0, __m256 a1, __m256 a2, __m256 a3, auto load_y, auto store_y) {
+    for (int v = 0; v < NV; ++v) {
+      float* yv = y + v * ldy + j;
+      __m256 s = load_y(yv);
+      s = _mm256_fmadd_ps(xs[v][0], a0, s);
+      s = _mm256_fmadd_ps(xs[v][1], a1, s);
+      s = _mm256_fmadd_ps(xs[v][2], a2, s);
+      s = _mm256_fmadd_ps(xs[v][3], a3, s);
+      store_y(yv, s);
+    }
+  };
+  int64_t j = 0;
+  for (; j < nv8; j += 8)
+    add(j, _mm256_loadu_ps(r0 + j), _mm256_loadu_ps(r1 + j), _mm256_loadu_ps(r2 + j), _mm256_loadu_ps(r3 + j),
+        [](const float* p) { return _mm256_loadu_ps(p); }, [](float* p, __m256 s) { _mm256_storeu_ps(p, s); });
+  if (rem)
+    add(j, _mm256_maskload_ps(r0 + j, mk), _mm256_maskload_ps(r1 + j, mk), _mm256_maskload_ps(r2 + j, mk),
+        _mm256_maskload_ps(r3 + j, mk), [&](const float* p) { return _mm256_maskload_ps(p, mk); },
+        [&](float* p, __m256 s) { _mm256_maskstore_ps(p, mk, s); });
+}
+#endif
+
 // The wide form of gemv_t (n > 64) for nv vectors x_v = x + v * ldx (elements of stride incx)
-// into y_v = y + v * ldy: four rows of A at a time are added into every y_v, so a block of A is
-// read from memory once and from L1 for the other vectors. Each y_v rounds as it would alone.
+// into y_v = y + v * ldy: four rows of A at a time are added into every y_v (up to three
+// vectors per pass over the rows' columns), so a block of A is read from memory once and from
+// L1 for the other vectors. Each y_v rounds as it would alone.
 inline void gemv_t_wide(int64_t k, int64_t n, float alpha, const float* a, int64_t lda, const float* x,
                         int64_t incx, int64_t ldx, int64_t nv, float beta, float* y, int64_t ldy) {
   for (int64_t v = 0; v < nv; ++v) {
@@ -196,33 +233,19 @@ inline void gemv_t_wide(int64_t k, int64_t n, float alpha, const float* a, int64
 #ifdef FLARE_GEMV_AVX2
   const int64_t nv8 = n / 8 * 8, rem = n - nv8;
   const __m256i mk = lanes(rem ? rem : 8);
+  if (nv == 1) {
+    for (; i + 4 <= k; i += 4) gemv_t_rows4<1>(i, nv8, rem, mk, alpha, a, lda, x, incx, ldx, y, ldy);
+  }
   for (; i + 4 <= k; i += 4) {
-    const float* r0 = a + i * lda;
-    const float* r1 = r0 + lda;
-    const float* r2 = r1 + lda;
-    const float* r3 = r2 + lda;
-    for (int64_t v = 0; v < nv; ++v) {
+    for (int64_t v = 0; v < nv;) {
+      // Three vectors per pass (more would spill the broadcasts), four as two and two.
+      const int64_t left = nv - v, c = left == 4 ? 2 : left < 3 ? left : 3;
       const float* xv = x + v * ldx;
       float* yv = y + v * ldy;
-      const __m256 x0 = _mm256_set1_ps(alpha * xv[i * incx]), x1 = _mm256_set1_ps(alpha * xv[(i + 1) * incx]),
-                   x2 = _mm256_set1_ps(alpha * xv[(i + 2) * incx]), x3 = _mm256_set1_ps(alpha * xv[(i + 3) * incx]);
-      int64_t j = 0;
-      for (; j < nv8; j += 8) {
-        __m256 s = _mm256_loadu_ps(yv + j);
-        s = _mm256_fmadd_ps(x0, _mm256_loadu_ps(r0 + j), s);
-        s = _mm256_fmadd_ps(x1, _mm256_loadu_ps(r1 + j), s);
-        s = _mm256_fmadd_ps(x2, _mm256_loadu_ps(r2 + j), s);
-        s = _mm256_fmadd_ps(x3, _mm256_loadu_ps(r3 + j), s);
-        _mm256_storeu_ps(yv + j, s);
-      }
-      if (rem) {
-        __m256 s = _mm256_maskload_ps(yv + j, mk);
-        s = _mm256_fmadd_ps(x0, _mm256_maskload_ps(r0 + j, mk), s);
-        s = _mm256_fmadd_ps(x1, _mm256_maskload_ps(r1 + j, mk), s);
-        s = _mm256_fmadd_ps(x2, _mm256_maskload_ps(r2 + j, mk), s);
-        s = _mm256_fmadd_ps(x3, _mm256_maskload_ps(r3 + j, mk), s);
-        _mm256_maskstore_ps(yv + j, mk, s);
-      }
+      if (c == 3) gemv_t_rows4<3>(i, nv8, rem, mk, alpha, a, lda, xv, incx, ldx, yv, ldy);
+      else if (c == 2) gemv_t_rows4<2>(i, nv8, rem, mk, alpha, a, lda, xv, incx, ldx, yv, ldy);
+      else gemv_t_rows4<1>(i, nv8, rem, mk, alpha, a, lda, xv, incx, ldx, yv, ldy);
+      v += c;
     }
   }
 #endif

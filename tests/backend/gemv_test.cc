@@ -119,7 +119,7 @@ TEST(CpuGemv, FewVectorsAgainstOneMatrixRoundAsOneByOne) {
   for (const auto& s : kShapes) {
     const int64_t m = s[0], k = s[1];
     if (m == 1 || k == 1) continue;  // vector-vector shapes take other paths
-    for (int64_t nv : {2, 3, 4, 5, 8}) {
+    for (int64_t nv : {2, 3, 4, 5, 6, 7, 8}) {
       SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(k) + ", " + std::to_string(nv) + " vectors");
       const std::vector<float> A = random_vector(size_t(m * k), gen), X = random_vector(size_t(nv * k), gen),
                                U = random_vector(size_t(nv * m), gen), y0 = random_vector(size_t(nv * m), gen),
