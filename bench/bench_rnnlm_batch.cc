@@ -20,6 +20,12 @@ int main(int argc, char** argv) {
   fb::add_task_flags(app, args);
   int64_t minibatch = 16;
   app.add_option("--minibatch", minibatch, "sentences per update")->capture_default_str()->check(CLI::PositiveNumber);
+  // PyTorch's initialisation by default, so that the perplexity printed beside the speed compares
+  // like with like (bench/pytorch/rnnlm_batch.py uses nn.Embedding's, nn.LSTM's and nn.Linear's).
+  std::string init = "torch";
+  app.add_option("--init", init, "initialisation: torch (PyTorch's defaults) or flare (flare's)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"torch", "flare"}));
   return fb::run_task_main("bench_rnnlm_batch", app, argc, argv, [&] {
     fb::apply_task_flags(args);
     auto split = flare::io::split_heldout(flare::io::read_text(fb::task_file(args, "text/dev.txt")), 10);
@@ -31,6 +37,7 @@ int main(int argc, char** argv) {
 
     fx::LMConfig cfg;  // embed 128, hidden 256, one layer, no dropout
     cfg.sparse = args.sparse != 0;
+    cfg.torch_init = init == "torch";
     flare::nn::Model m;
     fx::LanguageModel model(m, vocab.size(), cfg, "rnnlm");
     m.to(args.dev());  // before the optimizer, whose state follows the parameters
@@ -43,7 +50,7 @@ int main(int argc, char** argv) {
     const fx::LMScore score = fx::lm_score(model, held);
     fb::print_task_result("rnnlm-batch", args, tp, score.perplexity(), "perplexity", int64_t(split.heldout.size()),
                           true,
-                          {{"minibatch", minibatch}, {"dev_words", score.targets}, {"vocab_size", vocab.size()}});
+                          {{"minibatch", minibatch}, {"dev_words", score.targets}, {"vocab_size", vocab.size()}, {"init", init}});
     return 0;
   });
 }

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   app.add_option("--lr", lr, "Adam learning rate")->capture_default_str();
   app.add_option("--clip", clip, "clip the gradient norm to this (0: no clipping)")->capture_default_str();
   app.add_option("--sparse", sparse, "1: lazy Adam on the embedding rows a batch uses")->capture_default_str();
+  app.add_flag("--torch-init", cfg.torch_init, "initialise as PyTorch's nn.Embedding, nn.LSTM and nn.Linear do");
 
   return fx::run_main("rnnlm", app, argc, argv, [&]() -> int {
     fx::apply_common_flags(app, opts);

@@ -7,7 +7,8 @@
 namespace flare::examples {
 
 nlohmann::json LMConfig::to_json() const {
-  return {{"embed", embed}, {"hidden", hidden}, {"layers", layers}, {"dropout", dropout}, {"sparse", sparse}};
+  return {{"embed", embed}, {"hidden", hidden}, {"layers", layers}, {"dropout", dropout}, {"sparse", sparse},
+          {"torch_init", torch_init}};
 }
 
 LMConfig LMConfig::from_json(const nlohmann::json& j) {
@@ -17,6 +18,7 @@ LMConfig LMConfig::from_json(const nlohmann::json& j) {
   c.layers = j.at("layers");
   c.dropout = j.at("dropout");
   c.sparse = j.at("sparse");
+  c.torch_init = j.value("torch_init", false);  // absent from files written before it existed
   return c;
 }
 
@@ -25,6 +27,26 @@ nn::RNNOptions rnn_options(const LMConfig& c) {
   nn::RNNOptions o;
   o.layers = c.layers;
   o.dropout = c.dropout;
+  if (c.torch_init) {
+    const double k = 1 / std::sqrt(double(c.hidden));
+    o.lstm.input_init = o.lstm.hidden_init = nn::Init::uniform(-k, k);
+    o.lstm.forget_bias = 0;
+  }
+  return o;
+}
+
+nn::EmbeddingOptions embedding_options(const LMConfig& c) {
+  nn::EmbeddingOptions o{c.sparse, {}};
+  if (c.torch_init) o.init = nn::Init::normal(0, 1);
+  return o;
+}
+
+nn::LinearOptions output_options(const LMConfig& c) {
+  nn::LinearOptions o;
+  if (c.torch_init) {
+    const double k = 1 / std::sqrt(double(c.hidden));
+    o.weight_init = o.bias_init = nn::Init::uniform(-k, k);
+  }
   return o;
 }
 }  // namespace
@@ -32,10 +54,10 @@ nn::RNNOptions rnn_options(const LMConfig& c) {
 LanguageModel::LanguageModel(nn::Model& m, int64_t vocab_size, const LMConfig& c, const std::string& name)
     : Module(m, name),
       c_(c),
-      embed_(m, vocab_size, c.embed, nn::EmbeddingOptions{c.sparse, {}}),
+      embed_(m, vocab_size, c.embed, embedding_options(c)),
       rnn_(m, c.embed, c.hidden, rnn_options(c)),
       drop_(m, c.dropout),
-      out_(m, c.hidden, vocab_size, {}, "out") {
+      out_(m, c.hidden, vocab_size, output_options(c), "out") {
   close_scope();
 }
 

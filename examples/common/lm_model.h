@@ -22,6 +22,13 @@ struct LMConfig {
   /// Dropout on the LSTM's inputs and outputs (training only).
   double dropout = 0.0;
   bool sparse = true;
+  /// Initialise as PyTorch's defaults for nn.Embedding, nn.LSTM and nn.Linear do (embeddings
+  /// N(0, 1); LSTM and output weights and the output bias U(-1/sqrt(hidden), 1/sqrt(hidden));
+  /// LSTM biases zero, where PyTorch draws its two from the same uniform) instead of flare's
+  /// (embeddings U(+-sqrt(3/embed)), Glorot weights, forget-gate bias 1). The benchmark uses it
+  /// to compare perplexity with its PyTorch program model for model: the two inits train at
+  /// visibly different speeds in the first hundred updates.
+  bool torch_init = false;
 
   nlohmann::json to_json() const;
   static LMConfig from_json(const nlohmann::json& j);
