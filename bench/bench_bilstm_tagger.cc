@@ -21,6 +21,12 @@ int main(int argc, char** argv) {
   app.add_option("--char", chars, "1: a char BiLSTM for words seen at most 5 times in training")
       ->capture_default_str()
       ->check(CLI::IsMember({0, 1}));
+  int char_packing = 1;
+  app.add_option("--char-packing", char_packing,
+                 "with --char 1, eager mode: 1 packs a sentence's rare words per character position, 0 runs "
+                 "one char BiLSTM per word (an ablation)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({0, 1}));
   return fb::run_task_main("bench_bilstm_tagger", app, argc, argv, [&] {
     fb::apply_task_flags(args);
     const std::string path = fb::task_file(args, "tags/dev.txt");
@@ -31,6 +37,7 @@ int main(int argc, char** argv) {
     fx::TaggerConfig cfg;  // embed 128, hidden 50, MLP 32, char embed 20, char hidden 64, rare <= 5
     cfg.chars = chars != 0;
     cfg.sparse = args.sparse != 0;
+    cfg.pack_chars = char_packing != 0;
     const fx::TaggerVocabs vocabs = fx::build_tagger_vocabs(split.train, all, cfg);
     const auto train = fx::prepare_tagged(split.train, vocabs, cfg, path, /*known_tags_only=*/true);
     const auto held = fx::prepare_tagged(split.heldout, vocabs, cfg, path, /*known_tags_only=*/false);
@@ -50,6 +57,7 @@ int main(int argc, char** argv) {
     fb::print_task_result(chars ? "bilstm-tagger-withchar" : "bilstm-tagger", args, tp, acc, "token_accuracy",
                           int64_t(held.size()), true,
                           {{"char", chars},
+                           {"char_packing", char_packing},
                            {"dev_tokens", tokens},
                            {"vocab_size", vocabs.words.size()},
                            {"chars_size", vocabs.chars.size()},

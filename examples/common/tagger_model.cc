@@ -108,7 +108,7 @@ std::vector<Expr> TaggerModel::char_vectors(const Expr& char_table, const Tagged
                                             const std::vector<size_t>& positions) const {
   std::vector<Expr> out;
   out.reserve(positions.size());
-  if (char_table.graph().batches_examples()) {
+  if (char_table.graph().batches_examples() || !c_.pack_chars) {
     // Under the auto-batcher, one char BiLSTM per word: it merges them across sentences.
     for (size_t t : positions) {
       std::vector<Expr> xs;

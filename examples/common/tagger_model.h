@@ -27,6 +27,11 @@ struct TaggerConfig {
   int64_t char_hidden = 64; ///< per direction; 2 * char_hidden must equal embed
   int64_t rare_max = 5;
   bool sparse = true;
+  /// Eagerly, run a sentence's rare words through the char BiLSTM as one batch per character
+  /// position (nn::run_packed), as the PyTorch benchmark packs them; false runs one char BiLSTM
+  /// per word, the form the auto-batcher always gets. The same function either way (an
+  /// ablation for the benchmarks), so it is not saved with the model.
+  bool pack_chars = true;
 
   nlohmann::json to_json() const;
   static TaggerConfig from_json(const nlohmann::json& j);

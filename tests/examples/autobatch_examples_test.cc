@@ -118,9 +118,13 @@ TEST(AutobatchExamples, TaggerUpdateEqualsPerExampleSum) {
       "It|O rained|O in|O Paris|B-LOC\n"
       "Zyx|B-ORG Qwv|I-ORG Corp|I-ORG hired|O John|B-PER\n"
       "The|O dog|O sat|O in|O the|O sun|O .|O\n");
-  for (const bool chars : {false, true}) {
-    SCOPED_TRACE(chars ? "with --char" : "words only");
+  // With characters, per-example runs both ways (packed per sentence, and one char BiLSTM per
+  // word as the auto-batcher gets them): each must match the auto-batched update.
+  for (const int variant : {0, 1, 2}) {
+    const bool chars = variant > 0, packed = variant == 1;
+    SCOPED_TRACE(!chars ? "words only" : packed ? "with --char, packed" : "with --char, per word");
     TaggerConfig cfg;
+    cfg.pack_chars = packed;
     cfg.embed = 12;
     cfg.hidden = 8;
     cfg.mlp = 6;
