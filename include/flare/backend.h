@@ -162,6 +162,17 @@ class Backend {
   /// dx += softmax'(x) applied to dy, using y = softmax(x) (or log-softmax).
   virtual void softmax_grad(DType t, void* dx, const void* y, const void* dy, int64_t outer,
                             int64_t mid, int64_t inner, bool log) = 0;
+  /// pick_neg_log_softmax's backward in one pass over the scores: for each of `batch` rows of
+  /// `classes` log-probabilities logp, dx[c] += dy[b] * (exp(logp[c]) - [c == label]), the
+  /// label's flat position being pos[b] (= b * classes + label). The values composing it gives
+  /// (g = 0, g[pos] += dy, g = -g, softmax_grad(dx, logp, g, log)), which reads and writes the
+  /// whole score array several times; on the CPU bit for bit in float, to an ulp in double.
+  /// Returns false where the backend has no such kernel; the op then composes it.
+  virtual bool pick_neg_log_softmax_grad(DType t, void* dx, const void* logp, const void* dy,
+                                         const int32_t* pos, int64_t batch, int64_t classes) {
+    (void)t, (void)dx, (void)logp, (void)dy, (void)pos, (void)batch, (void)classes;
+    return false;
+  }
 
   // Recurrent cells.
   /// The element-wise part of an LSTM-like step for `batch` examples of hidden size h. `a` holds

@@ -44,6 +44,8 @@ class CpuBackend final : public Backend {
                bool log) override;
   void softmax_grad(DType t, void* dx, const void* y, const void* dy, int64_t outer, int64_t mid,
                     int64_t inner, bool log) override;
+  bool pick_neg_log_softmax_grad(DType t, void* dx, const void* logp, const void* dy, const int32_t* pos,
+                                 int64_t batch, int64_t classes) override;
 
   void lstm(LstmPart part, DType t, void* y, const void* a, const void* c0, const void* c1,
             LstmGates L, int64_t batch, int64_t h) override;

@@ -131,7 +131,36 @@ void softmax_grad_row_f32(float* dx, const float* y, const float* dy, int64_t n,
     for (; i < n; ++i) dx[i] += y[i] * (dy[i] - s);
   }
 }
+
+// pick_neg_log_softmax's backward for one row (label at `label`), as softmax_grad_row_f32(dx, y,
+// g, n, true) computes it from g = -(0 + dy) at the label and -0 elsewhere, without g.
+void pick_neg_log_softmax_grad_row_f32(float* dx, const float* y, float dy, int64_t label, int64_t n) {
+  const float gl = -(0.f + dy);
+  const float s = gl == 0.f ? 0.f : gl;  // g's sum, signed zero as the composed lanes leave it
+  const __m256 s8 = _mm256_set1_ps(s), neg0 = _mm256_set1_ps(-0.f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 g = neg0;
+    if (label >= i && label < i + 8) {
+      alignas(32) float lane[8] = {-0.f, -0.f, -0.f, -0.f, -0.f, -0.f, -0.f, -0.f};
+      lane[label - i] = gl;
+      g = _mm256_load_ps(lane);
+    }
+    const __m256 d = _mm256_fnmadd_ps(vecmath::exp(_mm256_loadu_ps(y + i)), s8, g);
+    _mm256_storeu_ps(dx + i, _mm256_add_ps(_mm256_loadu_ps(dx + i), d));
+  }
+  for (; i < n; ++i) dx[i] += (i == label ? gl : -0.f) - exp1(y[i]) * s;
+}
 #endif
+
+// The same for any type, as CpuBackend::softmax_grad's loop computes it, except that the
+// compiler may fuse dx - e * s into one rounding for the classes other than the label.
+template <typename T>
+void pick_neg_log_softmax_grad_row(T* dx, const T* y, T dy, int64_t label, int64_t n) {
+  const T gl = -(T(0) + dy);
+  const T s = gl == T(0) ? T(0) : gl;
+  for (int64_t m = 0; m < n; ++m) dx[m] += (m == label ? gl : T(-0.0)) - std::exp(y[m]) * s;
+}
 
 }  // namespace
 
@@ -232,6 +261,27 @@ void CpuBackend::softmax_grad(DType t, void* dx, const void* y, const void* dy, 
         }
       }
   });
+}
+
+bool CpuBackend::pick_neg_log_softmax_grad(DType t, void* dx, const void* logp, const void* dy,
+                                           const int32_t* pos, int64_t batch, int64_t classes) {
+  dispatch_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    T* pdx = static_cast<T*>(dx);
+    const T* py = static_cast<const T*>(logp);
+    const T* pdy = static_cast<const T*>(dy);
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t label = int64_t(pos[b]) - b * classes;
+#ifdef FLARE_HAVE_VECMATH
+      if constexpr (std::is_same_v<T, float>) {
+        pick_neg_log_softmax_grad_row_f32(pdx + b * classes, py + b * classes, pdy[b], label, classes);
+        continue;
+      }
+#endif
+      pick_neg_log_softmax_grad_row<T>(pdx + b * classes, py + b * classes, pdy[b], label, classes);
+    }
+  });
+  return true;
 }
 
 }  // namespace flare

@@ -63,10 +63,13 @@ void pnls_bwd(const Ctx& c) {
   void* d = c.dx(0);
   if (!d) return;
   const int64_t batch = c.y.shape.batch(), classes = c.xs(0).dim(0);
-  // dx += dy * (softmax(x) - onehot(label)): log-softmax's backward of g = -dy at the label.
+  // dx += dy * (softmax(x) - onehot(label)): log-softmax's backward of g = -dy at the label,
+  // in one pass where the backend has the kernel (a language model's scores are tens of MB).
+  const int32_t* pos = label_positions(c);
+  if (c.be.pick_neg_log_softmax_grad(c.t(), d, c.y.attrs.aux, c.dy(), pos, batch, classes)) return;
   void* g = scratch(c, batch * classes);
   c.be.fill(c.t(), g, batch * classes, 0.0);
-  c.be.scatter_add_rows(c.t(), g, c.dy(), label_positions(c), batch, 1);
+  c.be.scatter_add_rows(c.t(), g, c.dy(), pos, batch, 1);
   c.be.unary(Unary::Neg, c.t(), g, g, batch * classes, 0);
   c.be.softmax_grad(c.t(), d, c.y.attrs.aux, g, batch, classes, 1, true);
 }
