@@ -168,9 +168,9 @@ class Backend {
   /// (g = 0, g[pos] += dy, g = -g, softmax_grad(dx, logp, g, log)), which reads and writes the
   /// whole score array several times; on the CPU bit for bit in float, to an ulp in double.
   /// Returns false where the backend has no such kernel; the op then composes it.
-  virtual bool pick_neg_log_softmax_grad(DType t, void* dx, const void* logp, const void* dy,
-                                         const int32_t* pos, int64_t batch, int64_t classes) {
-    (void)t, (void)dx, (void)logp, (void)dy, (void)pos, (void)batch, (void)classes;
+  virtual bool pick_neg_log_softmax_grad(DType /*t*/, void* /*dx*/, const void* /*logp*/,
+                                         const void* /*dy*/, const int32_t* /*pos*/,
+                                         int64_t /*batch*/, int64_t /*classes*/) {
     return false;
   }
 
