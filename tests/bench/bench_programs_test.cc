@@ -253,6 +253,40 @@ TEST_F(BenchPrograms, RnnlmBatch) {
   }
 }
 
+// bench_tagger_floor on a data set whose counts are known: ten lines "a|O b|O w|O" with w a
+// different three-letter word each time; line 9 is held out, so training has 9 sentences of 3
+// tokens in which a and b (seen 9 times) are words and each w (seen once) is rare.
+TEST_F(BenchPrograms, TaggerFloorCountsTheArithmetic) {
+  if (!fs::exists(binary("bench_tagger_floor")))
+    GTEST_SKIP() << binary("bench_tagger_floor") << " is not built";
+  const fs::path d = scratch_dir("tagger_floor");
+  std::vector<std::string> lines;
+  for (char k = 0; k < 10; ++k) lines.push_back(std::string("a|O b|O x") + char('a' + k) + "z|O");
+  write_lines(d / "tags/dev.txt", lines);
+  const nlohmann::json j =
+      result_of(binary("bench_tagger_floor") + " --data '" + d.string() + "' --batch 8 --reps 2");
+  SCOPED_TRACE(j.dump());
+  EXPECT_EQ(j.value("tokens_per_sentence", 0.0), 3.0);
+  EXPECT_EQ(j.value("rare_words_per_sentence", 0.0), 1.0);
+  EXPECT_EQ(j.value("chars_per_sentence", 0.0), 3.0);
+  EXPECT_EQ(j.value("tags", 0), 1);
+  EXPECT_EQ(j.value("char_rows", 0), 8);    // one rare word per sentence x 8
+  EXPECT_EQ(j.value("mlp_rows", 0), 24);   // 3 tokens x 8
+  // Forward + backward = 3 x the forward products' 2 m n k, per direction of each LSTM (gates
+  // 4 x hidden; W x at every step, U h at all but each sequence's first), and the MLP:
+  //   chars 2 x 6 x 256 x (3 x 20 + 2 x 64) = 577,536
+  //   words 2 x 6 x 200 x (3 x 128 + 2 x 50) = 1,161,600
+  //   MLP   6 x 3 x (100 x 32 + 32 x 1) = 58,176
+  EXPECT_NEAR(j.value("mflop_per_sentence", 0.0), 1.797312, 1e-9);
+  const double matrix = j.value("matrix_ms_per_sentence", 0.0);
+  const double cells = j.value("cell_ms_per_sentence", 0.0);
+  EXPECT_GT(matrix, 0);
+  EXPECT_GT(cells, 0);
+  EXPECT_NEAR(j.value("floor_ms_per_sentence", 0.0), matrix + cells, 1e-9 * (matrix + cells));
+  const double rate = 1.797312e6 / (matrix * 1e-3) * 1e-9;  // GFLOP/s
+  EXPECT_NEAR(j.value("matrix_gflop_per_s", 0.0), rate, 1e-6 * rate);
+}
+
 // --device: a device that cannot be used stops the program before training, naming the flag
 // and why (here: no GPU, or a build without CUDA); a name that is no device is refused too.
 // The GPU runs themselves are scripts/gpu-check's.
