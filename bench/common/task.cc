@@ -7,10 +7,8 @@
 #include <random>
 
 #include "common/bench_util.h"
+#include "flare/cuda_stats.h"
 #include "flare/io/datasets.h"
-#ifdef FLARE_WITH_CUDA
-#include "cuda/memory.h"
-#endif
 
 // OpenBLAS sizes its thread pool from the environment when it loads; bench/run sets it to one,
 // and a program run by hand should measure the same thing. Weak: another BLAS lacks the call.
@@ -81,9 +79,7 @@ Throughput train_for(const TaskArgs& a, size_t n, optim::Optimizer& opt, const L
   if (autobatch) g.set_executor(&ab);
   std::vector<Expr> losses;
   opt.zero_grad();
-#ifdef FLARE_WITH_CUDA
   const cuda::QueueStats q0 = !dev.is_cpu() ? cuda::queue_stats() : cuda::QueueStats{};
-#endif
   Stopwatch clock;
   for (bool done = false; !done;) {
     std::shuffle(order.begin(), order.end(), rng);
@@ -116,7 +112,6 @@ Throughput train_for(const TaskArgs& a, size_t n, optim::Optimizer& opt, const L
                 {"copy_time_share", st.copy_time_share()},
                 {"mean_group_size", st.mean_group_size()}};
   }
-#ifdef FLARE_WITH_CUDA
   if (!dev.is_cpu()) {
     // Each launch costs microseconds of host time whatever its size: per update, the count
     // that bounds a GPU run's speed from the host side.
@@ -127,7 +122,6 @@ Throughput train_for(const TaskArgs& a, size_t n, optim::Optimizer& opt, const L
     tp.extra["gpu_blas_per_update"] = double(q.blas - q0.blas) / u;
     tp.extra["gpu_waits_per_update"] = double(q.waits - q0.waits) / u;
   }
-#endif
   return tp;
 }
 

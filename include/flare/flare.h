@@ -2,6 +2,7 @@
 /// The umbrella header: everything a flare user needs. Include the narrower headers
 /// (flare/graph.h, flare/nn/linear.h, ...) to compile faster.
 #include "flare/backend.h"
+#include "flare/cuda_stats.h"
 #include "flare/device.h"
 #include "flare/dtype.h"
 #include "flare/error.h"

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backend/cpu_backend.h"
+#include "flare/cuda_stats.h"
 #include "flare/error.h"
 
 namespace flare {
@@ -53,6 +54,19 @@ void register_backend(Device::Kind kind, Backend* (*factory)(int)) {
     registry().cuda_factory = factory;
   }
 }
+
+#ifndef FLARE_WITH_CUDA
+// flare/cuda_stats.h without the CUDA backend: nothing was queued, and asking about a device's
+// memory fails as using the device would (backend() names the device and the build option).
+namespace cuda {
+QueueStats queue_stats() { return {}; }
+MemoryStats memory_stats(int index) {
+  backend(Device::cuda(index));
+  return {};
+}
+void empty_cache(int index) { backend(Device::cuda(index)); }
+}  // namespace cuda
+#endif
 
 bool device_available(Device d) {
   if (d.is_cpu()) return true;

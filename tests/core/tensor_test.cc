@@ -47,5 +47,22 @@ TEST(Device, ParsesNames) {
   EXPECT_TRUE(device_available(Device::cpu()));
 }
 
+// flare/cuda_stats.h links in every build. Without a usable GPU, asking for a device's memory
+// fails naming the device; without the CUDA backend nothing was ever queued.
+TEST(Device, CudaStatsWithoutAGpu) {
+  if (device_available(Device::cuda(0))) GTEST_SKIP() << "a GPU is present (tests/cuda cover it)";
+  try {
+    cuda::memory_stats(0);
+    ADD_FAILURE() << "memory_stats(0) returned without a GPU";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cuda:0"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(cuda::empty_cache(0), Error);
+#ifndef FLARE_WITH_CUDA
+  const cuda::QueueStats q = cuda::queue_stats();
+  EXPECT_EQ(q.kernels + q.copies + q.blas + q.waits, 0u);
+#endif
+}
+
 }  // namespace
 }  // namespace flare
