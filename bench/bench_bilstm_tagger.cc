@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
     fb::print_task_result(chars ? "bilstm-tagger-withchar" : "bilstm-tagger", args, tp, acc, "token_accuracy",
                           int64_t(held.size()), true,
                           {{"char", chars},
-                           {"char_packing", char_packing},
+                           // Packing applies to the char BiLSTM only: null without one.
+                           {"char_packing", chars ? nlohmann::json(char_packing) : nlohmann::json()},
                            {"dev_tokens", tokens},
                            {"vocab_size", vocabs.words.size()},
                            {"chars_size", vocabs.chars.size()},

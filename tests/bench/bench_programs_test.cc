@@ -115,8 +115,8 @@ class BenchPrograms : public ::testing::Test {
       GTEST_SKIP() << binary(bin) << " is not built (cmake --build <dir> --target " << bin << ")";
   }
 
-  // The short run on the real data.
-  void check_real(const std::string& bin, const std::string& task, const std::string& flags, int sparse, double lo,
+  // The short run on the real data; returns its result line.
+  nlohmann::json check_real(const std::string& bin, const std::string& task, const std::string& flags, int sparse, double lo,
                   double hi) {
     const std::string cmd = binary(bin) + " --data '" + flare::io::data_dir() +
                             "' --seconds 1 --dev-limit 50 --seed 3 --sparse " + std::to_string(sparse) + " " + flags;
@@ -125,7 +125,10 @@ class BenchPrograms : public ::testing::Test {
     for (const char* key : {"task", "impl", "mode", "sparse", "examples_per_s", "words_per_s", "dev_metric",
                             "peak_rss_mb", "dev_metric_name", "dev_examples", "seed", "train_seconds",
                             "train_examples", "updates", "epochs"})
-      ASSERT_TRUE(j.contains(key)) << "missing key " << key;
+      if (!j.contains(key)) {
+        ADD_FAILURE() << "missing key " << key;
+        return j;
+      }
     EXPECT_EQ(j["task"], task);
     EXPECT_EQ(j["impl"], "flare");
     EXPECT_EQ(j["mode"], "eager");
@@ -140,6 +143,7 @@ class BenchPrograms : public ::testing::Test {
     EXPECT_GT(j["peak_rss_mb"].get<double>(), 1);
     EXPECT_GE(j["dev_metric"].get<double>(), lo);
     EXPECT_LE(j["dev_metric"].get<double>(), hi);
+    return j;
   }
 
   // The run on a tiny data set in `dir`; returns its dev metric.
@@ -203,7 +207,8 @@ TEST_F(BenchPrograms, Sentiment) {
 TEST_F(BenchPrograms, BilstmTagger) {
   require("bench_bilstm_tagger", "tags/dev.txt");
   if (IsSkipped()) return;
-  check_real("bench_bilstm_tagger", "bilstm-tagger", "--char 0", 0, 0.0, 1.0);
+  const nlohmann::json j = check_real("bench_bilstm_tagger", "bilstm-tagger", "--char 0", 0, 0.0, 1.0);
+  EXPECT_TRUE(j.value("char_packing", nlohmann::json(0)).is_null()) << "no char BiLSTM to pack";
   if (HasFailure()) return;
   double base = 0;
   const double acc = tiny_tagger("tagger", "--char 0 --sparse 1", base);
@@ -214,7 +219,8 @@ TEST_F(BenchPrograms, BilstmTagger) {
 TEST_F(BenchPrograms, BilstmTaggerWithChar) {
   require("bench_bilstm_tagger", "tags/dev.txt");
   if (IsSkipped()) return;
-  check_real("bench_bilstm_tagger", "bilstm-tagger-withchar", "--char 1", 1, 0.0, 1.0);
+  const nlohmann::json j = check_real("bench_bilstm_tagger", "bilstm-tagger-withchar", "--char 1", 1, 0.0, 1.0);
+  EXPECT_EQ(j.value("char_packing", -1), 1);
   if (HasFailure()) return;
   // Every word of the tiny set is seen 9 times, so with --char 1 all of them are rare: only the
   // char BiLSTM represents words here.
