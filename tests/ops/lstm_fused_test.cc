@@ -1,7 +1,9 @@
 // The fused LSTM step (lstm_state, lstm_output) against the same step composed of element-wise
 // ops, at sizes the registry samples do not reach: a hidden size past the CPU kernel's 256-element
-// chunk, a batch, and float32 (the vectorised activations) as well as float64. Also the cell
-// with a state shared by the batch.
+// chunk and not a multiple of its eight lanes, a batch, and float32 (the vectorised path) as well
+// as float64; the Tree-LSTM's layout with two previous states likewise. Also: each row of a batch
+// is bit for bit what it is alone (what lets the auto-batcher merge steps), and the cell with a
+// state shared by the batch.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -63,6 +65,86 @@ TEST(LstmFused, MatchesTheComposedStepPastOneChunk) {
     expect_near(f.h, r.h, tol, "h");
     expect_near(f.dgates, r.dgates, tol, "d gates");
     expect_near(f.dc, r.dc, tol, "d c");
+  }
+}
+
+// The Tree-LSTM's gates [i f_left f_right o u] with both children's states.
+Step run_tree(bool fused, DType t, const std::vector<double>& a, const std::vector<double>& cl,
+              const std::vector<double>& cr, const std::vector<double>& w1, const std::vector<double>& w2) {
+  Graph g;
+  Expr gates = g.input(Shape({5 * kH}, kB), a, t, true);
+  Expr l = g.input(Shape({kH}, kB), cl, t, true), r = g.input(Shape({kH}, kB), cr, t, true);
+  Expr cn, h;
+  if (fused) {
+    const LstmGates L{5, 0, 4, 3, {1, 2}};
+    cn = lstm_state(gates, {l, r}, L);
+    h = lstm_output(gates, cn, L);
+  } else {
+    auto block = [&](int k) { return slice(gates, 0, k * kH, (k + 1) * kH); };
+    cn = sigmoid(block(1)) * l + sigmoid(block(2)) * r + sigmoid(block(0)) * tanh(block(4));
+    h = sigmoid(block(3)) * tanh(cn);
+  }
+  Expr loss = sum_batch(sum(h * g.input(Shape({kH}, kB), w1, t) + cn * g.input(Shape({kH}, kB), w2, t)));
+  g.backward(loss);
+  // dc: both children's, one after the other.
+  std::vector<double> dc = l.grad().to_vector(), dr = r.grad().to_vector();
+  dc.insert(dc.end(), dr.begin(), dr.end());
+  return {cn.value().to_vector(), h.value().to_vector(), gates.grad().to_vector(), dc};
+}
+
+TEST(LstmFused, TreeCellMatchesTheComposedStep) {
+  std::mt19937 gen(10);
+  const auto a = uniform(size_t(5 * kH * kB), -4, 4, gen);
+  const auto cl = uniform(size_t(kH * kB), -2, 2, gen), cr = uniform(size_t(kH * kB), -2, 2, gen);
+  const auto w1 = uniform(size_t(kH * kB), -1, 1, gen), w2 = uniform(size_t(kH * kB), -1, 1, gen);
+  for (DType t : {DType::f64, DType::f32}) {
+    const double tol = t == DType::f64 ? 1e-13 : 2e-6;
+    const Step f = run_tree(true, t, a, cl, cr, w1, w2), r = run_tree(false, t, a, cl, cr, w1, w2);
+    expect_near(f.c, r.c, tol, "c'");
+    expect_near(f.h, r.h, tol, "h");
+    expect_near(f.dgates, r.dgates, tol, "d gates");
+    expect_near(f.dc, r.dc, tol, "d children's c");
+  }
+}
+
+// A step over a batch computes each row exactly as a step over that row alone, values and
+// gradients, for hidden sizes with and without a partial group of eight.
+TEST(LstmFused, EachRowOfABatchIsItsOwnStepExactly) {
+  std::mt19937 gen(11);
+  for (int64_t h : {int64_t(13), int64_t(64), kH}) {
+    SCOPED_TRACE("hidden " + std::to_string(h));
+    const auto a = uniform(size_t(4 * h * kB), -4, 4, gen), c0 = uniform(size_t(h * kB), -2, 2, gen);
+    const auto w = uniform(size_t(h * kB), -1, 1, gen);
+    // Values of c' and h, then gradients of gates and c, of rows [b0, b0 + n).
+    auto step = [&](int64_t b0, int64_t n) {
+      Graph g;
+      auto rows = [&](const std::vector<double>& v, int64_t width) {
+        return std::vector<double>(v.begin() + b0 * width, v.begin() + (b0 + n) * width);
+      };
+      Expr gates = g.input(Shape({4 * h}, n), rows(a, 4 * h), DType::f32, true);
+      Expr c = g.input(Shape({h}, n), rows(c0, h), DType::f32, true);
+      Expr cn = lstm_state(gates, c), hn = lstm_output(gates, cn);
+      g.backward(sum_batch(sum(hn * g.input(Shape({h}, n), rows(w, h), DType::f32) + cn)));
+      std::vector<double> out = cn.value().to_vector();
+      for (const Tensor& x : {hn.value(), gates.grad(), c.grad()}) {
+        const std::vector<double> v = x.to_vector();
+        out.insert(out.end(), v.begin(), v.end());
+      }
+      return out;
+    };
+    const std::vector<double> all = step(0, kB);
+    std::vector<double> one_by_one(all.size());
+    // Reassemble the per-row runs in the batched layout: four arrays of h, h, 4h, h per row.
+    const int64_t widths[4] = {h, h, 4 * h, h};
+    for (int64_t b = 0; b < kB; ++b) {
+      const std::vector<double> one = step(b, 1);
+      int64_t src = 0, dst = 0;
+      for (int64_t w_ : widths) {
+        std::copy(one.begin() + src, one.begin() + src + w_, one_by_one.begin() + dst + b * w_);
+        src += w_, dst += w_ * kB;
+      }
+    }
+    EXPECT_EQ(all, one_by_one);
   }
 }
 
