@@ -152,7 +152,9 @@ int main(int argc, char** argv) {
       "a lower bound on auto-batched bilstm-tagger-withchar's time per sentence (matrix products "
       "and LSTM cells only)"};
   fb::TaskArgs args;
-  app.add_option("--data", args.data, "data directory (default: $FLARE_DATA, else ../shared/data)");
+  args.data = flare::io::data_dir();
+  app.add_option("--data", args.data, "data directory (default: $FLARE_DATA, else ../shared/data)")
+      ->capture_default_str();
   int64_t batch = 64;
   int reps = 30;
   app.add_option("--batch", batch, "sentences per auto-batched update")
