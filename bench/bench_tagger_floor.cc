@@ -36,19 +36,6 @@ namespace fx = flare::examples;
 
 namespace {
 
-// The best (smallest) seconds of `reps` calls of f, after one untimed call.
-template <typename F>
-double best_of(int reps, F&& f) {
-  f();
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    fb::Stopwatch w;
-    f();
-    best = std::min(best, w.seconds());
-  }
-  return best;
-}
-
 struct Counts {
   double tokens = 0, rare = 0, chars = 0;  // per training sentence
   int64_t tags = 0;
@@ -79,7 +66,7 @@ class Timer {
   double gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k) {
     const int64_t lda = ta ? m : k, ldb = tb ? k : n;
     grow(m * k, k * n, m * n);
-    return best_of(reps_, [&] {
+    return timed([&] {
       be_.gemm(flare::DType::f32, ta, tb, m, n, k, 1.0, a_.data(), lda, b_.data(), ldb, 1.0,
                c_.data(), n);
     });
@@ -97,7 +84,7 @@ class Timer {
     float* da = c_.data();
     float* dc = c_.data() + g;
     const flare::LstmGates L;
-    return best_of(reps_, [&] {
+    return timed([&] {
       if (!backward) {
         be_.lstm(flare::LstmPart::State, flare::DType::f32, c1, a, c0, nullptr, L, rows, h);
         be_.lstm(flare::LstmPart::Output, flare::DType::f32, y, a, c1, nullptr, L, rows, h);
@@ -111,6 +98,13 @@ class Timer {
   }
 
  private:
+  // The best seconds of reps_ calls of f, after one untimed call (operands into cache).
+  template <typename F>
+  double timed(F&& f) {
+    f();
+    return fb::best_seconds(reps_, f);
+  }
+
   void grow(int64_t na, int64_t nb, int64_t nc) {
     // Small values keep the products and the cell's exp/tanh in their ordinary range.
     if (int64_t(a_.size()) < na) a_.assign(size_t(na), 0.01f);

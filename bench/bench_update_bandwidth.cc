@@ -25,17 +25,7 @@
 
 namespace {
 
-// Best (smallest) seconds of `reps` runs of f.
-template <typename F>
-double best_of(int reps, F&& f) {
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    flare::bench::Stopwatch w;
-    f();
-    best = std::min(best, w.seconds());
-  }
-  return best;
-}
+using flare::bench::best_seconds;
 
 // Best seconds of `reps` runs of f, each after an untimed prepare().
 template <typename P, typename F>
@@ -69,9 +59,9 @@ int main(int argc, char** argv) {
   float* pa = a.data();
   const float* pb = b.data();
   const float* pc = c.data();
-  const double t_memset = best_of(reps, [&] { std::memset(pa, 0, size_t(n) * 4); });
-  const double t_copy = best_of(reps, [&] { std::memcpy(pa, pb, size_t(n) * 4); });
-  const double t_triad = best_of(reps, [&] {
+  const double t_memset = best_seconds(reps, [&] { std::memset(pa, 0, size_t(n) * 4); });
+  const double t_copy = best_seconds(reps, [&] { std::memcpy(pa, pb, size_t(n) * 4); });
+  const double t_triad = best_seconds(reps, [&] {
     for (int64_t i = 0; i < n; ++i) pa[i] = pb[i] + 0.5f * pc[i];
   });
 
@@ -111,7 +101,7 @@ int main(int argc, char** argv) {
   deferred_table.set_row_gradients(true);
   flare::optim::Adam deferred_adam({&deferred_table});
   constexpr int kDeferredSteps = 256;
-  const double t_deferred = best_of(std::max(1, reps / 5), [&] {
+  const double t_deferred = best_seconds(std::max(1, reps / 5), [&] {
                               for (int s = 0; s < kDeferredSteps; ++s) {
                                 mark_rows(deferred_table);
                                 deferred_adam.step_and_zero_grad();

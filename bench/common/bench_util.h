@@ -20,6 +20,20 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
+/// The best (smallest) seconds of `reps` timed calls of f: on a shared machine the minimum is
+/// the figure least disturbed by other work.
+template <typename F>
+double best_seconds(int reps, F&& f) {
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    Stopwatch w;
+    f();
+    const double s = w.seconds();
+    if (s < best) best = s;
+  }
+  return best;
+}
+
 /// Peak resident memory of this process in MiB (getrusage).
 double peak_rss_mb();
 
