@@ -153,6 +153,13 @@ struct Plan {
   std::vector<uint32_t> gsig;
   // Layout planning.
   std::vector<uint32_t> local_group;   // per pending node: scheduled group index
+  /// The batched group (two or more members) of this call that computes node `a`; kNone for
+  /// nodes computed before, and for groups of one.
+  uint32_t batched_producer(uint32_t a) const {
+    if (a < begin || sig[a - begin] == kNone) return kNone;
+    const uint32_t P = local_group[a - begin];
+    return gsize[P] >= 2 ? P : kNone;
+  }
   std::vector<uint32_t> goff;          // first member of each scheduled group in `order`
   struct Seg {
     uint32_t begin, end, next;         // claims[begin, end) of one consumer group; next segment
@@ -220,6 +227,7 @@ struct Autobatch::Impl {
   void schedule_none();
   void index_groups();
   void plan_layout();
+  void group_by_producer(uint32_t group);
   void plan_memory(Graph& g);
 
   // Forward (autobatch_forward.cc).

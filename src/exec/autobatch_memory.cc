@@ -39,11 +39,7 @@ void Autobatch::Impl::plan_memory(Graph& g) {
     }
     p.gelems[gi] = at;
   }
-  auto batched = [&](uint32_t a) -> uint32_t {
-    if (a < p.begin || p.sig[a - p.begin] == kNone) return kNone;
-    const uint32_t P = p.local_group[a - p.begin];
-    return p.gsize[P] >= 2 ? P : kNone;
-  };
+  auto batched = [&p](uint32_t a) { return p.batched_producer(a); };
 
   // Links, consumer by consumer.
   uint32_t tick = 0;

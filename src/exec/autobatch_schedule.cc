@@ -307,15 +307,54 @@ void Autobatch::Impl::index_groups() {
     for (uint32_t k = p.goff[gi]; k < p.goff[gi + 1]; ++k) p.local_group[p.order[k] - p.begin] = gi;
 }
 
+// A group whose widest stacked argument is drawn from several batched producers reads it as one
+// slice only if its members come producer by producer (the producers' blocks are then chained
+// back to back by plan_memory). The consumers' order says otherwise when one signature spans
+// several chains that differ only in their weights: the forward and backward LSTMs' cell steps
+// (lstm_state, lstm_output) are one group, but their gate pre-activations come from two affine
+// groups, and the order the next step asks for interleaves them ([fwd going on, bwd going on,
+// fwd ending, bwd ending]), so every step gathered its four-times-wider gates, forward and
+// backward. When the argument is at least twice as wide as the member's own value, the members
+// are therefore regrouped by that argument's producer, keeping the consumers' order within each:
+// what that can cost the consumers (a gather of the narrower value) is less than it saves.
+void Autobatch::Impl::group_by_producer(uint32_t C) {
+  autobatch::Plan& p = plan;
+  auto producer = [&p](uint32_t a) { return p.batched_producer(a); };
+  const uint32_t b = p.goff[C], e = p.goff[C + 1];
+  const uint32_t first = p.order[b];
+  const int64_t own = p.elems[first - p.begin];
+  uint32_t widest = kNone;
+  int64_t width = 0;
+  for (uint32_t j = 0, na = p.nargs(first); j < na; ++j) {
+    const uint32_t a = p.arg(first, j);
+    if (producer(a) == kNone) continue;
+    const int64_t w = p.elems[a - p.begin];
+    if (w > width) widest = j, width = w;
+  }
+  if (widest == kNone || width < 2 * own) return;
+  constexpr size_t kMaxProducers = 4;  // beyond a few, the interleaving is the consumers' real order
+  uint32_t prods[kMaxProducers];
+  size_t np = 0;
+  for (uint32_t k = b; k < e; ++k) {
+    const uint32_t P = producer(p.arg(p.order[k], widest));
+    if (std::find(prods, prods + np, P) != prods + np) continue;
+    if (np == kMaxProducers) return;
+    prods[np++] = P;
+  }
+  if (np < 2) return;
+  std::vector<uint32_t>& by = p.tmp;
+  by.clear();
+  for (size_t q = 0; q < np; ++q)
+    for (uint32_t k = b; k < e; ++k)
+      if (producer(p.arg(p.order[k], widest)) == prods[q]) by.push_back(p.order[k]);
+  std::copy(by.begin(), by.end(), p.order.begin() + b);
+}
+
 void Autobatch::Impl::plan_layout() {
   autobatch::Plan& p = plan;
   const uint32_t ng = uint32_t(p.gsize.size());
   const std::vector<uint32_t>& goff = p.goff;
-  auto producer = [&](uint32_t a) -> uint32_t {
-    if (a < p.begin || p.sig[a - p.begin] == kNone) return kNone;
-    const uint32_t P = p.local_group[a - p.begin];
-    return p.gsize[P] >= 2 ? P : kNone;
-  };
+  auto producer = [&p](uint32_t a) { return p.batched_producer(a); };
 
   // Groups are visited last to first. A visited group's order is final, so it is scanned once,
   // argument position by argument position, and each argument that a batched producer made is
@@ -351,6 +390,7 @@ void Autobatch::Impl::plan_layout() {
       }
       std::copy(fresh.begin(), fresh.end(), p.order.begin() + goff[C]);
     }
+    if (p.gsize[C] >= 2) group_by_producer(C);
     // File C's claims.
     found.clear();
     const uint32_t nargs = p.nargs(p.order[goff[C]]);
