@@ -71,20 +71,17 @@ TreeSentimentModel::TreeSentimentModel(nn::Model& m, int64_t vocab_size, const T
 std::vector<nn::RNNState> TreeSentimentModel::encode(Graph& g, const TreeExample& ex) const {
   const nn::TreeLSTM::Params p = tree_.bind(g);
   const Expr table = g.param(embed_.table());
-  std::vector<nn::RNNState> states(ex.nodes.size());
   // Eagerly, all leaves run first as one batch (one lookup, one matrix product); under the
   // auto-batcher one leaf per node, which it merges across the trees of a batch.
-  if (nn::TreeLSTM::batch_leaves(g)) {
-    std::vector<int32_t> words;
-    for (const TreeExample::Node& n : ex.nodes)
-      if (n.word >= 0) words.push_back(n.word);
-    const std::vector<nn::RNNState> leaves = tree_.leaves(p, drop_(lookup(table, words)));
-    for (size_t i = 0, k = 0; i < ex.nodes.size(); ++i)
-      if (ex.nodes[i].word >= 0) states[i] = leaves[k++];
-  } else {
-    for (size_t i = 0; i < ex.nodes.size(); ++i)
-      if (ex.nodes[i].word >= 0) states[i] = tree_.leaf(p, drop_(lookup(table, ex.nodes[i].word)));
-  }
+  std::vector<int32_t> words;
+  for (const TreeExample::Node& n : ex.nodes)
+    if (n.word >= 0) words.push_back(n.word);
+  const std::vector<nn::RNNState> leaves = tree_.leaf_states(
+      p, words.size(), [&] { return drop_(lookup(table, words)); },
+      [&](size_t k) { return drop_(lookup(table, words[k])); });
+  std::vector<nn::RNNState> states(ex.nodes.size());
+  for (size_t i = 0, k = 0; i < ex.nodes.size(); ++i)
+    if (ex.nodes[i].word >= 0) states[i] = leaves[k++];
   std::vector<int32_t> left(ex.nodes.size()), right(ex.nodes.size());
   for (size_t i = 0; i < ex.nodes.size(); ++i) {
     left[i] = ex.nodes[i].word >= 0 ? -1 : ex.nodes[i].left;

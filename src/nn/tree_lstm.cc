@@ -67,6 +67,16 @@ RNNState TreeLSTM::node(const Params& p, const RNNState& left, const RNNState& r
   return {lstm_output(a, c, L), c};
 }
 
+std::vector<RNNState> TreeLSTM::leaf_states(const Params& p, size_t count, const std::function<Expr()>& all,
+                                            const std::function<Expr(size_t k)>& one) const {
+  if (count == 0) return {};
+  if (batch_leaves(p.b.graph())) return leaves(p, all());
+  std::vector<RNNState> out;
+  out.reserve(count);
+  for (size_t k = 0; k < count; ++k) out.push_back(leaf(p, one(k)));
+  return out;
+}
+
 std::vector<RNNState> TreeLSTM::nodes(const Params& p, const std::vector<RNNState>& lefts,
                                       const std::vector<RNNState>& rights) const {
   if (lefts.size() != rights.size())
@@ -157,13 +167,11 @@ std::vector<RNNState> TreeLSTM::encode(Graph& g, const io::Tree& tree,
     left[i] = at.at(&t->children[0]);
     if (t->children.size() > 1) right[i] = at.at(&t->children[1]);
   }
-  // Eagerly, the leaves first, as one batch (see leaves()).
+  const std::vector<RNNState> at_leaves =
+      leaf_states(p, xs.size(), [&] { return concat_batch(xs); }, [&](size_t k) { return xs[k]; });
   std::vector<RNNState> states(order.size());
-  const std::vector<RNNState> leaf_states =
-      batch_leaves(g) ? leaves(p, concat_batch(xs)) : std::vector<RNNState>{};
-  size_t k = 0;
-  for (size_t i = 0; i < order.size(); ++i)
-    if (left[i] < 0) states[i] = leaf_states.empty() ? leaf(p, xs[k++]) : leaf_states[k++];
+  for (size_t i = 0, k = 0; i < order.size(); ++i)
+    if (left[i] < 0) states[i] = at_leaves[k++];
   encode_inner(p, left, right, states);
   return states;
 }

@@ -45,6 +45,11 @@ class TreeLSTM : public Module {
   /// eagerly or is recorded for a static plan. An executor that batches across examples merges
   /// single leaves of many trees instead.
   static bool batch_leaves(const Graph& g) { return !g.batches_examples(); }
+  /// The states of `count` leaves, whichever way the graph wants them: where leaves run as one
+  /// batch (batch_leaves), leaves(p, all()) with all() giving every input as one [in]x`count`;
+  /// else leaf(p, one(k)) for each leaf k, so an executor can merge them across trees.
+  std::vector<RNNState> leaf_states(const Params& p, size_t count, const std::function<Expr()>& all,
+                                    const std::function<Expr(size_t k)>& one) const;
   /// An inner node from its children's states [hidden]xB. An invalid child state counts as
   /// zeros (a unary node passes its child as `left` and {} as `right`); not both.
   RNNState node(const Params& p, const RNNState& left, const RNNState& right) const;
