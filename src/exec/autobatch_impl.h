@@ -151,8 +151,9 @@ struct Plan {
   std::vector<uint32_t> order;     // members of the groups scheduled, group after group
   std::vector<uint32_t> gsize;     // size of each scheduled group
   std::vector<uint32_t> gsig;
+  std::vector<uint32_t> part;      // scratch: one producer's share of a signature's ready nodes
   // Layout planning.
-  std::vector<uint32_t> local_group;   // per pending node: scheduled group index
+  std::vector<uint32_t> local_group;   // per pending node: scheduled group index (set as scheduled)
   /// The batched group (two or more members) of this call that computes node `a`; kNone for
   /// nodes computed before, and for groups of one.
   uint32_t batched_producer(uint32_t a) const {
@@ -227,7 +228,6 @@ struct Autobatch::Impl {
   void schedule_none();
   void index_groups();
   void plan_layout();
-  void group_by_producer(uint32_t group);
   void plan_memory(Graph& g);
 
   // Forward (autobatch_forward.cc).

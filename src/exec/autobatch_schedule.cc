@@ -15,8 +15,9 @@
 // pending nodes (depth = longest path from a computed node); repeatedly take the signature with
 // ready nodes whose priority is lowest and run all its ready nodes as one group. Shallow kinds
 // of node go first, so a kind that recurs along chains (an LSTM step) waits until every
-// example's chain has reached it. The by-depth alternative groups nodes of equal depth and
-// signature.
+// example's chain has reached it. Ready nodes whose widest argument comes from a few different
+// batched groups run as one group per producer (add_groups). The by-depth alternative groups
+// nodes of equal depth and signature.
 //
 // Layout (our addition to DyNet's scheme). Before anything runs, every group's member order is
 // chosen so that its consumers find their stacked arguments contiguous: groups are visited from
@@ -199,25 +200,75 @@ void Autobatch::Impl::sign_nodes(Graph& g, uint32_t begin, uint32_t end) {
   p.order.clear();
   p.gsize.clear();
   p.gsig.clear();
+  p.local_group.assign(n, kNone);
 }
 
 namespace {
 
-// Appends the group `cur` (ready nodes of one signature) to the schedule and releases the
-// nodes that become ready; returns nothing, `push` receives them.
+void add_group(autobatch::Plan& p, const uint32_t* members, size_t n, uint32_t s) {
+  const uint32_t gi = uint32_t(p.gsize.size());
+  for (size_t k = 0; k < n; ++k) {
+    p.order.push_back(members[k]);
+    p.local_group[members[k] - p.begin] = gi;
+  }
+  p.gsize.push_back(uint32_t(n));
+  p.gsig.push_back(s);
+}
+
+// Ready nodes of one signature run as one group, except where their widest stacked argument is
+// at least twice as wide as their own values and comes from a few different batched groups:
+// then one group per producer. A bi-LSTM's two directions share the signatures of their cell
+// ops (lstm_state and lstm_output have no weights) but read their gates from one affine group
+// per direction; as one group, the order the next step wants interleaves the directions, and
+// the gates, four times as wide as the states, were gathered every step forward and scattered
+// backward. Split, each direction is a chain of its own whose arguments are all slices; the
+// price is one more cell kernel call per step, whose rows are independent anyway.
+void add_groups(autobatch::Plan& p, const std::vector<uint32_t>& cur, uint32_t s) {
+  const uint32_t first = cur[0];
+  uint32_t widest = kNone;
+  int64_t width = 0;
+  for (uint32_t j = 0, na = p.nargs(first); j < na; ++j) {
+    const uint32_t a = p.arg(first, j);
+    if (p.batched_producer(a) == kNone) continue;
+    const int64_t w = p.elems[a - p.begin];
+    if (w > width) widest = j, width = w;
+  }
+  constexpr size_t kMaxProducers = 4;  // beyond a few, splitting would cost more calls than it saves
+  uint32_t prods[kMaxProducers];
+  size_t np = 0;
+  if (cur.size() >= 2 && widest != kNone && width >= 2 * p.elems[first - p.begin]) {
+    for (uint32_t m : cur) {
+      const uint32_t P = p.batched_producer(p.arg(m, widest));
+      if (std::find(prods, prods + np, P) != prods + np) continue;
+      if (np == kMaxProducers) {
+        np = 0;
+        break;
+      }
+      prods[np++] = P;
+    }
+  }
+  if (np < 2) {
+    add_group(p, cur.data(), cur.size(), s);
+    return;
+  }
+  std::vector<uint32_t>& part = p.part;
+  for (size_t q = 0; q < np; ++q) {
+    part.clear();
+    for (uint32_t m : cur)
+      if (p.batched_producer(p.arg(m, widest)) == prods[q]) part.push_back(m);
+    add_group(p, part.data(), part.size(), s);
+  }
+}
+
+// Appends the ready nodes `cur` of signature s to the schedule (one group, or a few: see
+// add_groups) and releases the nodes that become ready; `push` receives them.
 template <typename Push>
 void emit(autobatch::Plan& p, std::vector<uint32_t>& cur, uint32_t s, Push push) {
   std::sort(cur.begin(), cur.end());
   if (p.sigs[s].solo) {
-    for (uint32_t m : cur) {
-      p.order.push_back(m);
-      p.gsize.push_back(1);
-      p.gsig.push_back(s);
-    }
+    for (uint32_t m : cur) add_group(p, &m, 1, s);
   } else {
-    p.order.insert(p.order.end(), cur.begin(), cur.end());
-    p.gsize.push_back(uint32_t(cur.size()));
-    p.gsig.push_back(s);
+    add_groups(p, cur, s);
   }
   for (uint32_t m : cur) {
     const uint32_t li = m - p.begin;
@@ -291,9 +342,8 @@ void Autobatch::Impl::schedule_none() {
   autobatch::Plan& p = plan;
   for (uint32_t i = 0; i < p.n; ++i) {
     if (p.sig[i] == kNone) continue;
-    p.order.push_back(p.begin + i);
-    p.gsize.push_back(1);
-    p.gsig.push_back(p.sig[i]);
+    const uint32_t id = p.begin + i;
+    add_group(p, &id, 1, p.sig[i]);
   }
 }
 
@@ -302,52 +352,6 @@ void Autobatch::Impl::index_groups() {
   const uint32_t ng = uint32_t(p.gsize.size());
   p.goff.assign(size_t(ng) + 1, 0);
   for (uint32_t gi = 0; gi < ng; ++gi) p.goff[gi + 1] = p.goff[gi] + p.gsize[gi];
-  p.local_group.assign(p.n, kNone);
-  for (uint32_t gi = 0; gi < ng; ++gi)
-    for (uint32_t k = p.goff[gi]; k < p.goff[gi + 1]; ++k) p.local_group[p.order[k] - p.begin] = gi;
-}
-
-// A group whose widest stacked argument is drawn from several batched producers reads it as one
-// slice only if its members come producer by producer (the producers' blocks are then chained
-// back to back by plan_memory). The consumers' order says otherwise when one signature spans
-// several chains that differ only in their weights: the forward and backward LSTMs' cell steps
-// (lstm_state, lstm_output) are one group, but their gate pre-activations come from two affine
-// groups, and the order the next step asks for interleaves them ([fwd going on, bwd going on,
-// fwd ending, bwd ending]), so every step gathered its four-times-wider gates, forward and
-// backward. When the argument is at least twice as wide as the member's own value, the members
-// are therefore regrouped by that argument's producer, keeping the consumers' order within each:
-// what that can cost the consumers (a gather of the narrower value) is less than it saves.
-void Autobatch::Impl::group_by_producer(uint32_t C) {
-  autobatch::Plan& p = plan;
-  auto producer = [&p](uint32_t a) { return p.batched_producer(a); };
-  const uint32_t b = p.goff[C], e = p.goff[C + 1];
-  const uint32_t first = p.order[b];
-  const int64_t own = p.elems[first - p.begin];
-  uint32_t widest = kNone;
-  int64_t width = 0;
-  for (uint32_t j = 0, na = p.nargs(first); j < na; ++j) {
-    const uint32_t a = p.arg(first, j);
-    if (producer(a) == kNone) continue;
-    const int64_t w = p.elems[a - p.begin];
-    if (w > width) widest = j, width = w;
-  }
-  if (widest == kNone || width < 2 * own) return;
-  constexpr size_t kMaxProducers = 4;  // beyond a few, the interleaving is the consumers' real order
-  uint32_t prods[kMaxProducers];
-  size_t np = 0;
-  for (uint32_t k = b; k < e; ++k) {
-    const uint32_t P = producer(p.arg(p.order[k], widest));
-    if (std::find(prods, prods + np, P) != prods + np) continue;
-    if (np == kMaxProducers) return;
-    prods[np++] = P;
-  }
-  if (np < 2) return;
-  std::vector<uint32_t>& by = p.tmp;
-  by.clear();
-  for (size_t q = 0; q < np; ++q)
-    for (uint32_t k = b; k < e; ++k)
-      if (producer(p.arg(p.order[k], widest)) == prods[q]) by.push_back(p.order[k]);
-  std::copy(by.begin(), by.end(), p.order.begin() + b);
 }
 
 void Autobatch::Impl::plan_layout() {
@@ -390,7 +394,6 @@ void Autobatch::Impl::plan_layout() {
       }
       std::copy(fresh.begin(), fresh.end(), p.order.begin() + goff[C]);
     }
-    if (p.gsize[C] >= 2) group_by_producer(C);
     // File C's claims.
     found.clear();
     const uint32_t nargs = p.nargs(p.order[goff[C]]);

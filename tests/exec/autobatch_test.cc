@@ -401,17 +401,18 @@ std::pair<AutobatchStats, std::vector<double>> bilstm_words(bool lazy) {
   return {ab.stats(), grads};
 }
 
-TEST(AutobatchStats, TwoDirectionsShareCellGroupsWithoutGatheringGates) {
-  // Each step's cell ops (lstm_state, lstm_output) of both directions are one group, but their
-  // gate pre-activations come from one affine group per direction. The layout groups the cell
-  // steps' members direction by direction, so the gates (4x wider than the states) are read in
-  // place, forward and backward; what is left to copy is the narrower cell states and inputs.
+TEST(AutobatchStats, TwoDirectionsRunTheirCellStepsApartWithoutGatheringGates) {
+  // Each step's cell ops (lstm_state, lstm_output) of both directions have one signature, but
+  // their gate pre-activations come from one affine group per direction. The schedule splits
+  // the cell steps direction by direction, so the gates (4x wider than the states) are read in
+  // place, forward and backward; what is left to copy is the inputs, which each character's
+  // two directions read in opposite orders.
   const auto lazy = bilstm_words(true), eager = bilstm_words(false);
   ASSERT_EQ(lazy.second.size(), eager.second.size());
   for (size_t i = 0; i < eager.second.size(); ++i) EXPECT_NEAR(lazy.second[i], eager.second[i], 1e-12) << i;
   const AutobatchStats& s = lazy.first;
   EXPECT_GT(s.batched_groups, 0u);
-  EXPECT_LT(s.copy_fraction(), 0.15) << s.copied_elements << " of " << s.operand_elements;
+  EXPECT_LT(s.copy_fraction(), 0.1) << s.copied_elements << " of " << s.operand_elements;
 }
 
 }  // namespace
