@@ -387,8 +387,10 @@ std::pair<AutobatchStats, std::vector<double>> bilstm_words(bool lazy) {
   std::vector<Expr> ls;
   for (int w = 0; w < 20; ++w) {
     std::vector<Expr> xs;
-    for (int c = 0; c < 2 + (w * 5) % 7; ++c)
-      xs.push_back(g.input(Tensor::from(Shape{5}, random_values({Shape{5}, -1, 1}, 100 * uint64_t(w) + uint64_t(c)), DType::f64)));
+    for (int c = 0; c < 2 + (w * 5) % 7; ++c) {
+      const uint64_t seed = 100 * uint64_t(w) + uint64_t(c);
+      xs.push_back(g.input(Tensor::from(Shape{5}, random_values({Shape{5}, -1, 1}, seed), DType::f64)));
+    }
     const Expr v = concat({nn::run(fwd, xs).final.h, nn::run(bwd, xs, {}, true).final.h});
     ls.push_back(sum(v * v));
   }
