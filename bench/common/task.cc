@@ -107,10 +107,15 @@ Throughput train_for(const TaskArgs& a, size_t n, optim::Optimizer& opt, const L
   tp.seconds = clock.seconds();
   if (autobatch) {
     const AutobatchStats& st = ab.stats();
+    // Where an auto-batched step's time goes, without a profiler: the executor's share of the
+    // training time, planning's share of the executor's, and the nodes it ran per example.
     tp.extra = {{"batch", a.batch},
                 {"copy_fraction", st.copy_fraction()},
                 {"copy_time_share", st.copy_time_share()},
-                {"mean_group_size", st.mean_group_size()}};
+                {"mean_group_size", st.mean_group_size()},
+                {"schedule_time_share", st.total_seconds > 0 ? st.schedule_seconds / st.total_seconds : 0.0},
+                {"executor_time_share", tp.seconds > 0 ? st.total_seconds / tp.seconds : 0.0},
+                {"nodes_per_example", tp.examples > 0 ? double(st.nodes) / double(tp.examples) : 0.0}};
   }
   if (!dev.is_cpu()) {
     // Each launch costs microseconds of host time whatever its size: per update, the count

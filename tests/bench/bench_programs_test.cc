@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -146,13 +147,17 @@ class BenchPrograms : public ::testing::Test {
     return j;
   }
 
-  // The run on a tiny data set in `dir`; returns its dev metric.
-  double tiny_run(const std::string& bin, const fs::path& dir, const std::string& flags, int updates) {
+  // The run on a tiny data set in `dir`; returns its result line.
+  nlohmann::json tiny_json(const std::string& bin, const fs::path& dir, const std::string& flags, int updates) {
     const std::string cmd = binary(bin) + " --data '" + dir.string() + "' --seconds 120 --updates " +
                             std::to_string(updates) + " --seed 1 " + flags;
     const nlohmann::json j = result_of(cmd);
     EXPECT_EQ(j.value("updates", -1), updates) << cmd << "\n" << j.dump();
-    return j.value("dev_metric", std::nan(""));
+    return j;
+  }
+  // The same; returns its dev metric.
+  double tiny_run(const std::string& bin, const fs::path& dir, const std::string& flags, int updates) {
+    return tiny_json(bin, dir, flags, updates).value("dev_metric", std::nan(""));
   }
 
   // The tagger on 7 sentences of tags/dev.txt cycled (see cycled()); `base` gets the share of
@@ -228,6 +233,33 @@ TEST_F(BenchPrograms, BilstmTaggerWithChar) {
   const double acc = tiny_tagger("tagger_char", "--char 1 --sparse 0", base);
   EXPECT_GE(acc, base + 0.5 * (1 - base)) << "token accuracy on memorised sentences; a constant gets " << base;
   EXPECT_LE(acc, 1.0);
+}
+
+// --mode autobatch: the result line adds what the auto-batcher did (the auto-batching issue's
+// copy_fraction, and the shares that say where its time went).
+TEST_F(BenchPrograms, AutobatchModeReportsTheBatcher) {
+  require("bench_bilstm_tagger", "tags/dev.txt");
+  if (IsSkipped()) return;
+  const auto lines = head_lines(flare::io::data_dir() + "/tags/dev.txt", 7);
+  const fs::path d = scratch_dir("tagger_autobatch");
+  write_lines(d / "tags/dev.txt", cycled(lines));
+  size_t fewest_tokens = SIZE_MAX;
+  for (const std::string& l : lines) fewest_tokens = std::min(fewest_tokens, words_of(l).size());
+  const nlohmann::json j = tiny_json("bench_bilstm_tagger", d, "--char 1 --sparse 0 --mode autobatch --batch 8", 3);
+  SCOPED_TRACE(j.dump());
+  EXPECT_EQ(j["mode"], "autobatch");
+  EXPECT_EQ(j["batch"], 8);
+  for (const char* key : {"copy_fraction", "copy_time_share", "schedule_time_share", "executor_time_share"}) {
+    ASSERT_TRUE(j.contains(key)) << key;
+    EXPECT_GE(j[key].get<double>(), 0.0) << key;
+    EXPECT_LE(j[key].get<double>(), 1.0) << key;
+  }
+  EXPECT_GT(j["executor_time_share"].get<double>(), 0.0);
+  EXPECT_GT(j["schedule_time_share"].get<double>(), 0.0);
+  EXPECT_GT(j["mean_group_size"].get<double>(), 2.0);
+  // The word BiLSTM alone is six nodes a token (an affine, lstm_state and lstm_output per
+  // direction), and every word here also goes through the char BiLSTM.
+  EXPECT_GT(j["nodes_per_example"].get<double>(), 6.0 * double(fewest_tokens));
 }
 
 TEST_F(BenchPrograms, RnnlmBatch) {
