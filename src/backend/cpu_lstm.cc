@@ -74,6 +74,7 @@ class F8Lanes {
 // Backend::lstm and lstm_grad for element type T, rows walked by lane policy P.
 template <typename T, typename P>
 struct LstmRows {
+  using Elem = T;
   using V = typename P::V;
   LstmGates L;
   int64_t h;
@@ -146,15 +147,15 @@ struct LstmRows {
   }
 };
 
-// f(LstmRows<T, policy>{L, h}, T*) with the policy for t: eight lanes for float on AVX2.
+// f(LstmRows<T, policy>{L, h}) with the policy for t: eight lanes for float on AVX2.
 template <typename F>
 void with_rows(DType t, LstmGates L, int64_t h, F&& f) {
 #ifdef FLARE_HAVE_VECMATH
-  if (t == DType::f32) return f(LstmRows<float, F8Lanes>{L, h}, static_cast<float*>(nullptr));
+  if (t == DType::f32) return f(LstmRows<float, F8Lanes>{L, h});
 #endif
   dispatch_dtype(t, [&](auto z) {
     using T = decltype(z);
-    f(LstmRows<T, ScalarLanes<T>>{L, h}, static_cast<T*>(nullptr));
+    f(LstmRows<T, ScalarLanes<T>>{L, h});
   });
 }
 
@@ -162,8 +163,8 @@ void with_rows(DType t, LstmGates L, int64_t h, F&& f) {
 
 void CpuBackend::lstm(LstmPart part, DType t, void* y, const void* a, const void* c0, const void* c1,
                       LstmGates L, int64_t batch, int64_t h) {
-  with_rows(t, L, h, [&](const auto& rows, auto* type) {
-    using T = std::remove_pointer_t<decltype(type)>;
+  with_rows(t, L, h, [&](const auto& rows) {
+    using T = typename std::decay_t<decltype(rows)>::Elem;
     rows.forward(part, static_cast<T*>(y), static_cast<const T*>(a), static_cast<const T*>(c0),
                  static_cast<const T*>(c1), batch);
   });
@@ -172,8 +173,8 @@ void CpuBackend::lstm(LstmPart part, DType t, void* y, const void* a, const void
 void CpuBackend::lstm_grad(LstmPart part, DType t, void* da, void* dc0, void* dc1, const void* a,
                            const void* c0, const void* c1, const void* dy, LstmGates L, int64_t batch,
                            int64_t h) {
-  with_rows(t, L, h, [&](const auto& rows, auto* type) {
-    using T = std::remove_pointer_t<decltype(type)>;
+  with_rows(t, L, h, [&](const auto& rows) {
+    using T = typename std::decay_t<decltype(rows)>::Elem;
     rows.backward(part, static_cast<T*>(da), static_cast<T*>(dc0), static_cast<T*>(dc1), static_cast<const T*>(a),
                   static_cast<const T*>(c0), static_cast<const T*>(c1), static_cast<const T*>(dy), batch);
   });

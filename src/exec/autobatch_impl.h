@@ -221,7 +221,8 @@ struct Autobatch::Impl {
     }
   } segs;
 
-  // Scheduling (autobatch_schedule.cc): fills plan.order / gsize / gsig for [begin, end).
+  // Scheduling (autobatch_schedule.cc): fills plan.order / gsize / gsig / local_group for
+  // [begin, end); index_groups() then the groups' offsets in order (goff).
   void sign_nodes(Graph& g, uint32_t begin, uint32_t end);
   void schedule_agenda();
   void schedule_depth();

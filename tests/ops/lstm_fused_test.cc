@@ -1,6 +1,6 @@
 // The fused LSTM step (lstm_state, lstm_output) against the same step composed of element-wise
-// ops, at sizes the registry samples do not reach: a hidden size past the CPU kernel's 256-element
-// chunk and not a multiple of its eight lanes, a batch, and float32 (the vectorised path) as well
+// ops, at sizes the registry samples do not reach: a hidden size of several groups of eight lanes
+// and not a multiple of eight (the masked tail), a batch, and float32 (the vectorised path) as well
 // as float64; the Tree-LSTM's layout with two previous states likewise. Also: each row of a batch
 // is bit for bit what it is alone (what lets the auto-batcher merge steps), and the cell with a
 // state shared by the batch.
@@ -54,7 +54,7 @@ void expect_near(const std::vector<double>& x, const std::vector<double>& y, dou
   for (size_t k = 0; k < x.size(); ++k) ASSERT_NEAR(x[k], y[k], tol * (1 + std::abs(y[k]))) << what << " element " << k;
 }
 
-TEST(LstmFused, MatchesTheComposedStepPastOneChunk) {
+TEST(LstmFused, MatchesTheComposedStepWithAPartialGroupOfEight) {
   std::mt19937 gen(7);
   const auto a = uniform(size_t(4 * kH * kB), -4, 4, gen), c0 = uniform(size_t(kH * kB), -2, 2, gen);
   const auto w1 = uniform(size_t(kH * kB), -1, 1, gen), w2 = uniform(size_t(kH * kB), -1, 1, gen);
